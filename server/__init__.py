@@ -1,0 +1,1 @@
+"""The service: configuration, models, services, registry and verification endpoints, CLI."""

@@ -1,0 +1,97 @@
+"""The application factory: configuration in, a wired Sanic app out.
+
+Listeners follow Sanic's examples: each worker opens its own database pool,
+key-value store and CPU pool in ``before_server_start`` and closes them in
+``after_server_stop``. Blueprints hold the routes; handlers stay thin and
+call the services on ``app.ctx``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sanic import Request, Sanic
+from sanic_ext import Config as ExtConfig
+
+from server import ops
+from server.config import Settings
+from server.db import close_orm, init_orm
+from server.errors import PayloadTooLarge
+from server.http import observability
+from server.http.errors import JsonErrorHandler
+from server.identity_crypto import IdentityCipher
+from server.kv import open_store
+from server.logs import configure_logging
+from server.secrets import load_secrets
+
+log = logging.getLogger("server.app")
+
+_FILE_UPLOAD_TYPES = ("application/pdf", "application/octet-stream")
+
+
+def create_app(settings: Settings | None = None, name: str = "house_esign") -> Sanic:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = Sanic(name, error_handler=JsonErrorHandler(), configure_logging=False)
+    # The global limit admits PDF uploads; JSON bodies get the smaller one below.
+    app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.max_pdf_upload_bytes)
+    app.config.REQUEST_TIMEOUT = settings.request_timeout_s
+    app.config.RESPONSE_TIMEOUT = settings.request_timeout_s
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.ACCESS_LOG = False
+    app.config.KEEP_ALIVE_TIMEOUT = 15
+    app.extend(
+        config=ExtConfig(
+            oas_url_prefix="/docs",
+            oas_ui_default="redoc",
+            oas_ui_swagger=False,
+            cors=False,
+            health=False,
+            http_auto_head=True,
+            http_auto_options=False,
+            http_auto_trace=False,
+            oas_autodoc=True,
+        )
+    )
+    app.ext.openapi.describe(
+        "二手房网签备案 API",
+        version="1.0.0",
+        description="Mini-program, registration-office and public-verification endpoints "
+        "of the second-hand house online signing and filing service.",
+    )
+    app.ctx.settings = settings
+    secrets = load_secrets(settings)
+    app.ctx.secrets = secrets
+    app.ctx.cipher = IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key)
+
+    observability.install(app)
+
+    @app.on_request(priority=90)
+    async def limit_json_body(request: Request) -> None:
+        length = int(request.headers.get("content-length") or 0)
+        ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if length > settings.max_body_bytes and ctype not in _FILE_UPLOAD_TYPES:
+            raise PayloadTooLarge(details={"limit_bytes": settings.max_body_bytes})
+
+    from miniapp_api import blueprint as miniapp_bp
+    from server.services.container import close_services, open_services
+    from server.web import blueprints as web_blueprints
+
+    app.blueprint(ops.bp)
+    app.blueprint(miniapp_bp)
+    for bp in web_blueprints(settings):
+        app.blueprint(bp)
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        await init_orm(settings)
+        app.ctx.kv = open_store(settings.redis_url, settings.redis_key_prefix)
+        await open_services(app)
+
+    @app.after_server_stop
+    async def stop(app: Sanic) -> None:
+        await close_services(app)
+        await app.ctx.kv.close()
+        await close_orm()
+
+    return app

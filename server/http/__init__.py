@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP concerns: request ids, access logs, metrics, errors."""

@@ -1,0 +1,40 @@
+"""The Bearer-token guard of the mini-program API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from sanic import Request
+
+from server.auth.tokens import InvalidToken
+from server.errors import Unauthenticated
+
+
+async def current_user_id(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated()
+    accounts = request.app.ctx.accounts
+    try:
+        claims = accounts.tokens.verify(token.strip())
+    except InvalidToken:
+        raise Unauthenticated("登录已失效，请重新登录", code="invalid_token") from None
+    if await accounts.is_access_revoked(claims.jti):
+        raise Unauthenticated("登录已失效，请重新登录", code="invalid_token")
+    request.ctx.user_id = claims.user_id
+    request.ctx.access_claims = claims
+    return claims.user_id
+
+
+def authenticated(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Handlers that need a logged-in user; sets ``request.ctx.user_id``."""
+
+    @wraps(handler)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+        await current_user_id(request)
+        return await handler(request, *args, **kwargs)
+
+    return wrapper

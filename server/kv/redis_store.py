@@ -1,0 +1,66 @@
+"""The Redis adapter (redis-py's ``redis.asyncio``; aioredis does not import on 3.11+)."""
+
+from __future__ import annotations
+
+from redis import asyncio as redis_asyncio
+
+from server.kv.port import KeyValueStore
+
+# Compare-and-delete, so a holder only ever releases its own lock.
+_UNLOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+# INCR and start the window on the first hit, atomically.
+_HIT = """
+local n = redis.call('incr', KEYS[1])
+if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+class RedisStore(KeyValueStore):
+    def __init__(self, client: redis_asyncio.Redis, prefix: str) -> None:
+        self._r = client
+        self._p = prefix
+        self._unlock_script = client.register_script(_UNLOCK)
+        self._hit_script = client.register_script(_HIT)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "hs:") -> RedisStore:
+        client = redis_asyncio.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        return cls(client, prefix)
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._r.get(self._p + key)
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        await self._r.set(self._p + key, value, px=_ms(ttl) if ttl is not None else None)
+
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return int(await self._r.delete(*(self._p + k for k in keys)))
+
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        return bool(await self._r.set(self._p + key, value, px=_ms(ttl), nx=True))
+
+    async def hit(self, key: str, window: float) -> int:
+        return int(await self._hit_script(keys=[self._p + key], args=[_ms(window)]))
+
+    async def _try_lock(self, key: str, token: str, ttl: float) -> bool:
+        return bool(await self._r.set(self._p + "lock:" + key, token, px=_ms(ttl), nx=True))
+
+    async def _unlock(self, key: str, token: str) -> None:
+        await self._unlock_script(keys=[self._p + "lock:" + key], args=[token])
+
+    async def ping(self) -> None:
+        await self._r.ping()
+
+    async def close(self) -> None:
+        await self._r.aclose()

@@ -1,0 +1,31 @@
+"""Persistence models (Tortoise ORM). One module per area of the domain.
+
+These are the adapters' side of the database: the domain rules in
+:mod:`server.domain` never import them.
+"""
+
+from server.models.contracts import (
+    Contract,
+    ContractEvent,
+    Invitation,
+    Party,
+    StoredDocument,
+)
+from server.models.face import FaceConsent, FaceVerification
+from server.models.filing import FeedEntry, SequenceCounter, WebhookDelivery, WebhookEndpoint
+from server.models.idempotency import IdempotencyRecord
+from server.models.identity import LoginIdentity, RefreshToken, User
+from server.models.registry import (
+    Owner,
+    PropertyCheck,
+    RegistrationUnit,
+    RegistryClient,
+    Restriction,
+)
+
+__all__ = [
+    "Contract", "ContractEvent", "FaceConsent", "FaceVerification", "FeedEntry",
+    "IdempotencyRecord", "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck",
+    "RefreshToken", "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter",
+    "StoredDocument", "User", "WebhookDelivery", "WebhookEndpoint",
+]

@@ -1,0 +1,1 @@
+"""Application services: the use cases, between the handlers and the domain + adapters."""

@@ -1,0 +1,79 @@
+"""Configuration: the embedded default needs nothing; bad values stop the process with one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from server.config import ConfigError, Settings
+from tests.live import ROOT
+
+
+def test_embedded_default_needs_no_variable(tmp_path):
+    s = Settings.from_env({"DATA_DIR": str(tmp_path)})
+    assert s.database_url == f"sqlite://{tmp_path / 'app.sqlite3'}"
+    assert s.redis_url is None
+    assert s.sandbox_enabled and s.face_provider == "sandbox"
+    assert s.public_base_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL: unsupported scheme 'mysql'"),
+        ({"REDIS_URL": "memcached://x"}, "REDIS_URL: unsupported scheme"),
+        ({"APP_ENV": "staging"}, "APP_ENV: must be one of development, production"),
+        ({"SANDBOX_ENABLED": "maybe"}, "SANDBOX_ENABLED: expected true or false"),
+        ({"MAX_BODY_BYTES": "big"}, "MAX_BODY_BYTES: expected a whole number"),
+        ({"FACE_SIMILARITY_THRESHOLD": "101"}, "FACE_SIMILARITY_THRESHOLD: must be at least 1"),
+        ({"APP_ENV": "production"}, "IDENTITY_ENCRYPTION_KEY: required when APP_ENV=production"),
+        ({"APP_ENV": "production", "SANDBOX_ENABLED": "true"}, "SANDBOX_ENABLED: the sandbox"),
+        ({"FACE_PROVIDER": "tencent"}, "TENCENT_SECRET_ID: required by FACE_PROVIDER=tencent"),
+        ({"SANDBOX_ENABLED": "false"}, "TENCENT_SECRET_ID"),
+        ({"PKCS11_MODULE": "/x.so"}, "PKCS11_TOKEN_LABEL"),
+    ],
+)
+def test_bad_configuration_names_the_variable(env, fragment):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_production_refuses_plain_http_origin():
+    env = {"APP_ENV": "production", "IDENTITY_ENCRYPTION_KEY": "a", "IDENTITY_INDEX_KEY": "b",
+           "TOKEN_SIGNING_KEY_FILE": "/k.pem", "PKI_PASSPHRASE": "p",
+           "FACE_PROVIDER": "wechat", "WECHAT_APP_ID": "wx", "WECHAT_APP_SECRET": "s"}
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL: must be https"):
+        Settings.from_env(env)
+
+
+def test_secrets_never_in_the_public_view(tmp_path):
+    s = Settings.from_env({"DATA_DIR": str(tmp_path), "PKI_PASSPHRASE": "hunter2",
+                           "DATABASE_URL": "postgres://u:pw@db:5432/app"})
+    text = repr(s.public_dict())
+    assert "hunter2" not in text and "pw" not in text.replace("passphrase", "")
+
+
+def test_cli_exits_with_one_clear_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "server", "serve"], cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "DATABASE_URL": "mysql://db/x"},
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == ["configuration error: DATABASE_URL: unsupported scheme 'mysql' "
+                     "(use sqlite:// or postgres:// or postgresql://)"]
+
+
+def test_cli_refuses_several_workers_without_redis(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--workers", "2"], cwd=ROOT,
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)},
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--workers: more than one worker needs REDIS_URL" in proc.stderr

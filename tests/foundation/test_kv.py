@@ -1,0 +1,99 @@
+"""The in-process and Redis key-value adapters pass the same cases."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+
+import pytest
+
+from server.kv import LockNotAcquired
+from server.kv.memory import MemoryStore
+from tests.backends import REDIS_BASE_URL, backend_name
+
+
+def _redis_reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request):
+    if request.param == "memory":
+        s = MemoryStore()
+    else:
+        if not _redis_reachable():
+            if backend_name() == "services":
+                pytest.fail("Redis is required in the services pass")
+            pytest.skip("Redis is not running on this machine")
+        from server.kv.redis_store import RedisStore
+
+        s = RedisStore.from_url(f"{REDIS_BASE_URL}/15", prefix=f"kvtest-{secrets.token_hex(4)}:")
+    yield s
+    await s.close()
+
+
+async def test_get_set_delete_and_expiry(store):
+    assert await store.get("a") is None
+    await store.set("a", b"1")
+    await store.set("b", b"2", ttl=0.05)
+    assert await store.get("a") == b"1"
+    assert await store.get("b") == b"2"
+    await asyncio.sleep(0.1)
+    assert await store.get("b") is None
+    assert await store.delete("a", "missing") == 1
+    assert await store.get("a") is None
+
+
+async def test_add_is_a_one_time_nonce(store):
+    assert await store.add("nonce", b"x", ttl=5) is True
+    assert await store.add("nonce", b"y", ttl=5) is False
+    assert await store.get("nonce") == b"x"
+    await store.set("short", b"1", ttl=0.05)
+    await asyncio.sleep(0.1)
+    assert await store.add("short", b"2", ttl=5) is True
+
+
+async def test_hit_counts_in_a_fixed_window(store):
+    counts = [await store.hit("rl", window=0.2) for _ in range(3)]
+    assert counts == [1, 2, 3]
+    await asyncio.sleep(0.3)
+    assert await store.hit("rl", window=0.2) == 1
+
+
+async def test_lock_excludes_and_releases(store):
+    order: list[str] = []
+
+    async def worker(name: str) -> None:
+        async with store.lock("house", ttl=2, wait=2):
+            order.append(f"{name}-in")
+            await asyncio.sleep(0.05)
+            order.append(f"{name}-out")
+
+    await asyncio.gather(worker("a"), worker("b"))
+    assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
+
+
+async def test_lock_times_out_while_held_and_expires_with_ttl(store):
+    async with store.lock("k", ttl=0.3, wait=0.1):
+        with pytest.raises(LockNotAcquired):
+            async with store.lock("k", ttl=1, wait=0.05):
+                pass
+    # A holder that dies leaves a lock that the TTL frees.
+    assert await store._try_lock("k2", "dead", 0.1)
+    async with store.lock("k2", ttl=1, wait=1):
+        pass
+
+
+async def test_unlock_by_a_stranger_does_nothing(store):
+    assert await store._try_lock("k3", "owner", 5)
+    await store._unlock("k3", "stranger")
+    assert not await store._try_lock("k3", "other", 5)
+
+
+async def test_ping(store):
+    await store.ping()
