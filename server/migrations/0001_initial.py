@@ -1,8 +1,8 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-import functools
-from json import dumps, loads
+from orjson import loads
 from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
                 ('restriction_id', fields.CharField(max_length=64)),
                 ('kind', fields.CharField(max_length=16)),
                 ('active', fields.BooleanField(default=True)),
-                ('details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('details', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
                 ('beneficiary_index', fields.CharField(null=True, max_length=64)),
                 ('source_time', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
@@ -129,7 +129,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('real_name', fields.CharField(null=True, max_length=64)),
                 ('id_number_enc', fields.TextField(null=True, unique=False)),
-                ('id_index', fields.CharField(null=True, unique=True, max_length=64)),
+                ('id_index', fields.CharField(null=True, db_index=True, max_length=64)),
                 ('identity_bound_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'users', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A person using the mini-program. A real identity is bound once by face verification.'},
@@ -148,7 +148,7 @@ class Migration(migrations.Migration):
                 ('certificate_no', fields.CharField(max_length=64)),
                 ('unit', fields.ForeignKeyField('models.RegistrationUnit', source_field='unit_id', null=True, db_constraint=True, to_field='unit_no', related_name='contracts', on_delete=OnDelete.CASCADE)),
                 ('region_code', fields.CharField(db_index=True, max_length=6)),
-                ('terms', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('terms', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
@@ -180,12 +180,12 @@ class Migration(migrations.Migration):
                 ('seq', fields.IntField()),
                 ('kind', fields.CharField(max_length=48)),
                 ('actor', fields.CharField(max_length=64)),
-                ('data', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('data', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('prev_hash', fields.CharField(max_length=64)),
                 ('hash', fields.CharField(max_length=64)),
             ],
-            options={'table': 'contract_events', 'app': 'models', 'unique_together': (('contract', 'seq'),), 'pk_attr': 'id', 'table_description': "One entry of a contract's timeline. Append-only, and each carries the hash of the one before."},
+            options={'table': 'contract_events', 'app': 'models', 'unique_together': (('contract', 'seq'),), 'pk_attr': 'id', 'table_description': "One entry of a contract's timeline: append-only, each with the hash of the one before."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -258,7 +258,7 @@ class Migration(migrations.Migration):
                 ('confirmed_hash', fields.CharField(null=True, max_length=64)),
                 ('confirmed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('signed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('signature_evidence', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('signature_evidence', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('revocation_confirmed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'parties', 'app': 'models', 'pk_attr': 'id'},
@@ -288,9 +288,9 @@ class Migration(migrations.Migration):
                 ('purpose', fields.CharField(max_length=32)),
                 ('certificate_no', fields.CharField(max_length=64)),
                 ('unit_no', fields.CharField(null=True, max_length=28)),
-                ('inputs', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('inputs', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
                 ('eligible', fields.BooleanField()),
-                ('reasons', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('reasons', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('data_version', fields.CharField(max_length=128)),
                 ('contract_id', fields.CharField(null=True, db_index=True, max_length=32)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
@@ -345,12 +345,12 @@ class Migration(migrations.Migration):
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('endpoint', fields.ForeignKeyField('models.WebhookEndpoint', source_field='endpoint_id', db_constraint=True, to_field='id', related_name='deliveries', on_delete=OnDelete.CASCADE)),
                 ('event', fields.CharField(max_length=32)),
-                ('payload', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('payload', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
                 ('status', fields.CharField(default='pending', db_index=True, max_length=16)),
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('last_error', fields.TextField(null=True, unique=False)),
-                ('history', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('history', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('delivered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],

@@ -13,7 +13,7 @@ class User(Model):
     # encrypted, with a keyed blind index to find the owner's houses.
     real_name = fields.CharField(max_length=64, null=True)
     id_number_enc = fields.TextField(null=True)
-    id_index = fields.CharField(max_length=64, null=True, unique=True)
+    id_index = fields.CharField(max_length=64, null=True, db_index=True)
     identity_bound_at = fields.DatetimeField(null=True)
 
     class Meta:
