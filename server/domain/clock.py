@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+__all__ = ["CST", "UTC", "now", "rfc3339"]
+
 CST = timezone(timedelta(hours=8), "CST")
 
 
