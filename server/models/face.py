@@ -18,14 +18,27 @@ class FaceConsent(Model):
 
 
 class FaceVerification(Model):
+    """One face verification and its evidence: who, for what, the provider's answer (hashed).
+
+    ``consumed_at`` is set by one conditional UPDATE (``WHERE consumed_at IS NULL``),
+    so a passed verification serves exactly one signing step or binding.
+    """
+
     id = fields.CharField(pk=True, max_length=32)
     user = fields.ForeignKeyField("models.User", related_name="face_verifications")
     consent = fields.ForeignKeyField("models.FaceConsent", related_name="verifications")
     purpose = fields.CharField(max_length=32)  # bind_identity | sign | revoke
-    contract_id = fields.CharField(max_length=32, null=True, db_index=True)
+    # Opaque to this service: the contracts service names it and later consumes it.
+    contract_id = fields.CharField(max_length=64, null=True, db_index=True)
     provider = fields.CharField(max_length=32)
     provider_ref = fields.CharField(max_length=128)  # BizToken / verify_id / CertifyId
-    provider_request_id = fields.CharField(max_length=128, null=True)
+    provider_request_id = fields.CharField(max_length=128, null=True)  # of the result query
+    start_request_id = fields.CharField(max_length=128, null=True)  # of the start call
+    provider_code = fields.CharField(max_length=64, null=True)  # the provider's own result code
+    # What the phone SDK needs (BizToken / verify_id / CertifyId): nothing secret.
+    client_payload = fields.JSONField(null=True)
+    # The host-app account the provider was told about (WeChat openid), where it needs one.
+    subject = fields.CharField(max_length=128, null=True)
     # The identity the provider was asked to compare against.
     expected_name = fields.CharField(max_length=64)
     expected_id_enc = fields.TextField()
