@@ -44,6 +44,7 @@ RESTRICTION_KINDS: dict[str, str] = {"seizure": "查封", "mortgage": "抵押",
 MAX_OWNERS = 20
 _AREA_LIMIT = Decimal("100000000")
 _HUNDRED = Decimal(100)
+_SHARE_ROUNDING = Decimal("0.0001")
 
 
 def region_code_problem(value: object) -> str | None:
@@ -254,7 +255,9 @@ def _owners(problems: Problems, raw: object) -> tuple[tuple[OwnerData, ...], str
         for i, owner in enumerate(owners):
             if owner.share is None:
                 problems.add(f"owners[{i}].share", "按份共有须填写份额")
-        if not problems and sum(o.share or Decimal(0) for o in owners) != _HUNDRED:
+        # Shares like 1/3 arrive rounded to four places: allow that rounding, no more.
+        slack = _SHARE_ROUNDING * len(owners)
+        if not problems and abs(sum(o.share or Decimal(0) for o in owners) - _HUNDRED) > slack:
             problems.add("owners", "按份共有的份额之和应为100")
     return tuple(owners), kind
 
@@ -290,10 +293,10 @@ def parse_unit(unit_no: str, payload: Mapping[str, Any], *,
     location = payload.get("location")
     if not isinstance(location, Mapping):
         problems.add("location", "应为对象（city, district, community, building, unit, room）")
-        location = {}
     loc = {
         key: _text(problems, location, key, f"location.{key}", limit,
                    required=key in ("city", "district", "community", "building", "room"))
+        if isinstance(location, Mapping) else ""
         for key, limit in (("city", 32), ("district", 32), ("community", 64),
                            ("building", 32), ("unit", 32), ("room", 32), ("floor", 16),
                            ("total_floors", 16))

@@ -1,0 +1,175 @@
+"""How a registration office's system authenticates: OAuth2 client credentials → ES256 JWT.
+
+Tokens are signed with the service's ES256 key like the mini-program's access
+tokens, but carry ``aud: registry`` and ``typ: registry_access``, so neither
+kind is accepted in place of the other. As there, the header is checked
+before the signature: only ``alg: ES256`` with our ``kid`` passes, which
+refuses ``alg: none`` and HS256-with-the-public-key forgeries; python-jose
+then verifies with an explicit ``algorithms=["ES256"]`` allow-list.
+
+Each request re-reads the client row, so disabling a client takes effect
+at once, and the client's region comes from the database, not the token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import unquote_plus
+
+from cryptography.hazmat.primitives import serialization
+from jose import jwt
+from jose.exceptions import JOSEError
+from sanic import Request
+
+from server.errors import ApiError, Forbidden, InvalidInput, Unauthenticated
+from server.http.body import json_object
+
+ALGORITHM = "ES256"
+ISSUER = "house-esign"
+AUDIENCE = "registry"
+TOKEN_TYPE = "registry_access"
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="registry", error="invalid_token"'}
+
+
+class InvalidRegistryToken(Exception):
+    """Malformed, forged, expired, or not a registry token."""
+
+
+@dataclass(frozen=True)
+class RegistryPrincipal:
+    client_id: str
+    region_code: str
+    scopes: frozenset[str]
+
+
+class RegistryTokens:
+    def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
+        self._private_pem = private_key_pem.decode()
+        self._public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        self.key_id = key_id
+        self.ttl_s = ttl_s
+
+    def issue(self, client_id: str, region_code: str, scopes: list[str],
+              now: int | None = None) -> str:
+        now = int(time.time()) if now is None else now
+        return jwt.encode(
+            {"sub": client_id, "region": region_code, "scope": " ".join(scopes),
+             "iat": now, "exp": now + self.ttl_s, "jti": secrets.token_hex(12),
+             "iss": ISSUER, "aud": AUDIENCE, "typ": TOKEN_TYPE},
+            self._private_pem, algorithm=ALGORITHM, headers={"kid": self.key_id})
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except JOSEError as exc:
+            raise InvalidRegistryToken("malformed") from exc
+        if header.get("alg") != ALGORITHM:
+            raise InvalidRegistryToken("algorithm not allowed")
+        if header.get("kid") != self.key_id:
+            raise InvalidRegistryToken("unknown key")
+        try:
+            claims = jwt.decode(token, self._public_pem, algorithms=[ALGORITHM],
+                                audience=AUDIENCE, issuer=ISSUER)
+        except JOSEError as exc:
+            raise InvalidRegistryToken(str(exc)) from exc
+        if claims.get("typ") != TOKEN_TYPE or not isinstance(claims.get("sub"), str) \
+                or not isinstance(claims.get("scope"), str):
+            raise InvalidRegistryToken("not a registry token")
+        return claims
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str
+    scope: str | None
+
+
+def _basic(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("客户端凭证无效", code="invalid_client") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise Unauthenticated("客户端凭证无效", code="invalid_client")
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def client_credentials(request: Request) -> ClientCredentials:
+    """Read ``{client_id, client_secret}`` from HTTP Basic, a form, or a JSON body."""
+    ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        body: dict[str, Any] = {k: v[0] for k, v in request.form.items() if v}
+    elif (request.body or b"").strip():
+        body = json_object(request)
+    else:
+        body = {}
+    grant = body.get("grant_type")
+    if grant is not None and grant != "client_credentials":
+        raise ApiError("仅支持 client_credentials 授权方式", code="unsupported_grant_type")
+    scope = body.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise InvalidInput({"scope": "应为以空格分隔的字符串"})
+    basic = _basic(request.headers.get("authorization", ""))
+    if basic is not None:
+        if body.get("client_secret") is not None:
+            raise ApiError("只能使用一种客户端认证方式", code="invalid_request")
+        return ClientCredentials(basic[0], basic[1], scope)
+    fields = {k: "必填" for k in ("client_id", "client_secret")
+              if not isinstance(body.get(k), str) or not body.get(k)}
+    if fields:
+        raise InvalidInput(fields)
+    return ClientCredentials(body["client_id"], body["client_secret"], scope)
+
+
+async def registry_principal(request: Request, scope: str) -> RegistryPrincipal:
+    """The calling office, from its Bearer token; 401 if invalid, 403 without ``scope``."""
+    header = request.headers.get("authorization", "")
+    kind, _, token = header.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("需要访问令牌", code="unauthenticated", headers=_BEARER_CHALLENGE)
+    try:
+        claims = request.app.ctx.registry_tokens.verify(token.strip())
+    except InvalidRegistryToken:
+        raise Unauthenticated("访问令牌无效或已过期", code="invalid_token",
+                              headers=_BEARER_CHALLENGE) from None
+    client = await request.app.ctx.registry_clients.enabled(claims["sub"])
+    if client is None or client.region_code != claims.get("region"):
+        raise Unauthenticated("访问令牌无效或已过期", code="invalid_token",
+                              headers=_BEARER_CHALLENGE)
+    granted = frozenset(claims["scope"].split()) & frozenset(client.scopes.split())
+    if scope not in granted:
+        raise Forbidden(f"访问令牌缺少权限 {scope}", code="insufficient_scope")
+    principal = RegistryPrincipal(client.client_id, client.region_code, granted)
+    request.ctx.registry = principal
+    return principal
+
+
+def registry_scope(scope: str) -> Callable[[Callable[..., Awaitable[Any]]],
+                                           Callable[..., Awaitable[Any]]]:
+    """Decorator for registry handlers; sets ``request.ctx.registry`` (a principal)."""
+
+    def decorate(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+            await registry_principal(request, scope)
+            return await handler(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
