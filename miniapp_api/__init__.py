@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from sanic import Blueprint
 
-from miniapp_api import auth
+from miniapp_api import auth, contracts, face, properties  # face: face verification
 
-blueprint = Blueprint.group(auth.bp, url_prefix="/api/v1")
+blueprint = Blueprint.group(auth.bp, face.bp, contracts.bp, properties.bp, url_prefix="/api/v1")

@@ -17,7 +17,7 @@ from server import ops
 from server.config import Settings
 from server.db import close_orm, init_orm
 from server.errors import PayloadTooLarge
-from server.http import observability
+from server.http import idempotency, observability
 from server.http.errors import JsonErrorHandler
 from server.identity_crypto import IdentityCipher
 from server.kv import open_store
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, name: str = "house_esign") -> S
     app.ctx.cipher = IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key)
 
     observability.install(app)
+    idempotency.install(app)
 
     @app.on_request(priority=90)
     async def limit_json_body(request: Request) -> None:

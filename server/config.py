@@ -115,6 +115,15 @@ class Settings:
     alibaba_access_key_secret: str | None = None
     alibaba_scene_id: str | None = None
     alibaba_endpoint: str = "https://cloudauth.aliyuncs.com"
+    # Face verification: provider calls, start limits, the sandbox's own credentials
+    face_provider_timeout_s: int = 8
+    face_query_retries: int = 2
+    face_rate_window_s: int = 3600
+    face_rate_per_user: int = 10
+    face_rate_per_id_number: int = 10
+    sandbox_tencent_secret_id: str | None = None
+    sandbox_tencent_secret_key: str | None = None
+    sandbox_face_token_ttl_s: int = 7200
     # Login
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
@@ -135,6 +144,13 @@ class Settings:
     # Registry office
     registry_token_ttl_s: int = 3600
     webhook_timeout_s: int = 10
+    # Public verification (/v/{code}): requests per client address and minute,
+    # PDF checks per client address and minute, seconds the page's facts stay cached (0 = off)
+    verify_rate_limit_per_minute: int = 120
+    verify_document_rate_limit_per_minute: int = 10
+    verify_cache_ttl_s: int = 300
+    # Development only: die at a named point of filing, to test crash recovery.
+    crash_point: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -210,6 +226,19 @@ class Settings:
             alibaba_scene_id=env.get("ALIBABA_SCENE_ID") or None,
             alibaba_endpoint=_url(env, "ALIBABA_ENDPOINT", "https://cloudauth.aliyuncs.com",
                                   ("http", "https")) or "",
+            # Face verification. Development allows more starts: test suites bind the
+            # same sample identities many times; production keeps the tight limits.
+            face_provider_timeout_s=_int(env, "FACE_PROVIDER_TIMEOUT_S", 8, minimum=1,
+                                         maximum=120),
+            face_query_retries=_int(env, "FACE_QUERY_RETRIES", 2, minimum=0, maximum=5),
+            face_rate_window_s=_int(env, "FACE_RATE_WINDOW_S", 3600, minimum=1),
+            face_rate_per_user=_int(env, "FACE_RATE_PER_USER", 10 if production else 100,
+                                    minimum=1),
+            face_rate_per_id_number=_int(env, "FACE_RATE_PER_ID_NUMBER",
+                                         10 if production else 100, minimum=1),
+            sandbox_tencent_secret_id=env.get("SANDBOX_TENCENT_SECRET_ID") or None,
+            sandbox_tencent_secret_key=env.get("SANDBOX_TENCENT_SECRET_KEY") or None,
+            sandbox_face_token_ttl_s=_int(env, "SANDBOX_FACE_TOKEN_TTL_S", 7200, minimum=1),
             access_token_ttl_s=_int(env, "ACCESS_TOKEN_TTL_S", 900, minimum=30),
             refresh_token_ttl_s=_int(env, "REFRESH_TOKEN_TTL_S", 30 * 24 * 3600, minimum=60),
             gov_oauth_token_url=_url(env, "GOV_OAUTH_TOKEN_URL", None, ("http", "https")),
@@ -226,6 +255,12 @@ class Settings:
             pkcs11_pin=env.get("PKCS11_PIN") or None,
             registry_token_ttl_s=_int(env, "REGISTRY_TOKEN_TTL_S", 3600, minimum=60),
             webhook_timeout_s=_int(env, "WEBHOOK_TIMEOUT_S", 10, minimum=1),
+            verify_rate_limit_per_minute=_int(env, "VERIFY_RATE_LIMIT_PER_MINUTE", 120,
+                                              minimum=1),
+            verify_document_rate_limit_per_minute=_int(
+                env, "VERIFY_DOCUMENT_RATE_LIMIT_PER_MINUTE", 10, minimum=1),
+            verify_cache_ttl_s=_int(env, "VERIFY_CACHE_TTL_S", 300, minimum=0, maximum=86400),
+            crash_point=env.get("CRASH_POINT") or None,
         )
         settings.check()
         return settings
@@ -244,6 +279,8 @@ class Settings:
                         f"{name.upper()}: required when APP_ENV=production "
                         "(development secrets are refused)"
                     )
+            if self.crash_point:
+                raise ConfigError("CRASH_POINT: a test hook, refused when APP_ENV=production")
             if not self.public_base_url.startswith("https://"):
                 raise ConfigError("PUBLIC_BASE_URL: must be https:// when APP_ENV=production")
         if self.pkcs11_module and not (self.pkcs11_token_label and self.pkcs11_pin):

@@ -20,9 +20,58 @@ def _noop() -> int:
     return 0
 
 
+def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[str, Any]:
+    """Runs in the child. Exceptions travel back as (class, args, attributes): many
+    exceptions with their own ``__init__`` signature cannot be unpickled as they are."""
+    try:
+        return "ok", fn(*args)
+    except Exception as exc:  # noqa: BLE001 - re-raised in the parent
+        import traceback
+
+        state = {k: v for k, v in vars(exc).items() if _picklable(v)}
+        return "err", (type(exc).__module__, type(exc).__qualname__,
+                       tuple(a for a in exc.args if _picklable(a)), state,
+                       traceback.format_exc())
+
+
+def _picklable(value: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(value)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class RemoteError(RuntimeError):
+    """An exception from a pool process whose class could not be rebuilt here."""
+
+
+def _rebuild(module: str, qualname: str, args: tuple, state: dict, tb: str) -> BaseException:
+    import importlib
+
+    try:
+        cls: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        exc = cls.__new__(cls)
+        Exception.__init__(exc, *args)
+        exc.__dict__.update(state)
+        exc.remote_traceback = tb
+        return exc
+    except Exception:  # noqa: BLE001
+        return RemoteError(f"{module}.{qualname}: {args!r}\n{tb}")
+
+
 class CpuPool:
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = ()) -> None:
+        # Sanic runs its workers as daemonic processes, and multiprocessing
+        # refuses children to those. The pool's processes are ours to manage
+        # (shut down in after_server_stop, and they exit when their parent's
+        # pipe closes), so this worker is told it may have them.
+        multiprocessing.current_process()._config.pop("daemon", None)  # type: ignore[attr-defined]
         # forkserver: never fork a process that is running an event loop and threads.
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -34,7 +83,10 @@ class CpuPool:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        kind, value = await loop.run_in_executor(self._executor, _call, fn, args)
+        if kind == "err":
+            raise _rebuild(*value)
+        return value
 
     async def warm_up(self) -> None:
         """Start every child now, so the first signature does not pay for it."""

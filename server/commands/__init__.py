@@ -1,5 +1,14 @@
 """CLI commands, one module each; every module has ``register(subparsers)``."""
 
-from server.commands import migrate, serve
+from server.commands import (
+    import_units,
+    migrate,
+    registry_client,
+    seed_demo,
+    serve,
+    verify_chains,
+    webhooks,
+)
 
-COMMAND_MODULES = [serve, migrate]
+COMMAND_MODULES = [serve, migrate, seed_demo, registry_client, import_units, webhooks,
+                   verify_chains]

@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--workers: more than one worker needs REDIS_URL (the in-process "
                           "store cannot be shared between processes)")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    load_secrets(settings)  # generate development secrets once, before workers race for them
+    secrets = load_secrets(settings)  # development secrets: generated once, before workers
+    from server.services.signing_setup import open_pki
+
+    open_pki(settings, secrets)  # the PKI too (development keys on first start)
     # The embedded default migrates itself; PostgreSQL deployments run `migrate` as a step.
     if not settings.uses_postgres and not args.no_migrate:
         asyncio.run(run_migrations(settings))

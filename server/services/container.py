@@ -11,6 +11,8 @@ from server.adapters.login.wechat import WeChatLogin
 from server.auth.tokens import AccessTokens
 from server.config import Settings
 from server.services.accounts import Accounts
+from server.services.face import build_face_service  # face verification
+from server.services.houses import open_house_services
 
 
 def login_providers(settings: Settings, http: aiohttp.ClientSession) -> dict[str, LoginProvider]:
@@ -42,10 +44,48 @@ async def open_services(app: Sanic) -> None:
         app.ctx.cipher,
         settings.refresh_token_ttl_s,
     )
-    app.ctx.signing_ready = None
+    # Face verification (server/services/face.py): app.ctx.face
+    app.ctx.face = build_face_service(settings, secrets, app.ctx.http, app.ctx.kv, app.ctx.cipher)
+    open_house_services(app)  # houses + registry clients (before contracts use them)
+    # --- signing, rendering and contracts (lead) ---
+    from server.adapters.files import FileStore
+    from server.cpu import CpuPool
+    from server.services.contracts import ContractDeps
+    from server.services.signing_setup import open_pki, pki_settings
+    from signing import worker
+    from signing.fonts import find_fonts
+
+    font_dirs = [settings.font_dir] if settings.font_dir else None
+    app.ctx.fonts = find_fonts(font_dirs)
+    app.ctx.pki = open_pki(settings, secrets)
+    app.ctx.cpu = CpuPool(settings.cpu_workers, initializer=worker.init_worker,
+                          initargs=(pki_settings(settings, secrets),))
+    await app.ctx.cpu.warm_up()
+
+    async def signing_ready() -> None:
+        app.ctx.pki.roots_pem()
+        from signing.freeze import ping
+
+        await app.ctx.cpu.run(ping)
+
+    app.ctx.signing_ready = signing_ready
+    app.ctx.contract_deps = ContractDeps(
+        settings=settings, cipher=app.ctx.cipher, files=FileStore(settings.files_dir),
+        pool=app.ctx.cpu, kv=app.ctx.kv, houses=getattr(app.ctx, "houses", None),
+        face=getattr(app.ctx, "face", None), fonts=app.ctx.fonts, font_dirs=font_dirs)
+    from server.services import background
+
+    app.ctx.background = background.start(app)
+    # --- end signing ---
 
 
 async def close_services(app: Sanic) -> None:
+    from server.services import background
+
+    await background.stop(getattr(app.ctx, "background", []))
+    cpu = getattr(app.ctx, "cpu", None)
+    if cpu is not None:
+        cpu.shutdown()
     http = getattr(app.ctx, "http", None)
     if http is not None:
         await http.close()

@@ -8,5 +8,12 @@ from server.config import Settings
 
 
 def blueprints(settings: Settings) -> list[Blueprint]:
-    bps: list[Blueprint] = []
+    from server.web import pki, registry, registry_contracts
+
+    bps: list[Blueprint] = [registry.bp, registry_contracts.bp, pki.bp]
+    bps.append(__import__("server.web.verify", fromlist=["bp"]).bp)  # public verification
+    if settings.sandbox_enabled:  # face-verification sandbox (server/sandbox), dev and tests
+        from server.sandbox import bp as sandbox_faceid
+
+        bps.append(sandbox_faceid)
     return bps

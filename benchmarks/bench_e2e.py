@@ -1,0 +1,182 @@
+"""End-to-end benchmark: complete sales per second over HTTP, with p50/p99 per step.
+
+A sale is everything the phones and the registration office do: log in, bind the
+identity (face verification through the sandbox), check the house, create the
+draft, invite, accept, confirm, sign (a face verification each), filed, and the
+registry pulls the data and the PDF. The baseline is one sale at a time on the
+same server in the same run; the ratio says how throughput scales with
+concurrent sales.
+
+    python benchmarks/bench_e2e.py                 # embedded default (SQLite)
+    python benchmarks/bench_e2e.py --services      # PostgreSQL + Redis, 2 workers
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import sale as s  # noqa: E402
+from tests.backends import Backend  # noqa: E402
+from tests.flows import make_id_number  # noqa: E402
+from tests.live import LiveServer  # noqa: E402
+
+Timings = dict[str, list[float]]
+
+
+class Flow:
+    def __init__(self, client: httpx.AsyncClient, registry: s.RegistryClient,
+                 timings: Timings) -> None:
+        self.c = client
+        self.registry = registry
+        self.t = timings
+
+    async def step(self, name: str, method: str, path: str, expect: int = 200, **kw):
+        started = time.perf_counter()
+        resp = await self.c.request(method, path, **kw)
+        self.t[name].append(time.perf_counter() - started)
+        if resp.status_code != expect:
+            raise RuntimeError(f"{name}: {resp.status_code} {resp.text[:300]}")
+        return resp
+
+    async def face(self, token: str, purpose: str, name_: str, **payload) -> str:
+        h = {"Authorization": f"Bearer {token}"}
+        started = (await self.step(f"face_{name_}_start", "POST", "/api/v1/face-verifications",
+                                   201, json={"purpose": purpose, "consent": True, **payload},
+                                   headers=h)).json()
+        await self.step(f"face_{name_}_scan", "POST", "/sandbox/faceid/scan", 204,
+                        json={"biz_token": started["client_payload"]["biz_token"],
+                              "outcome": "pass"})
+        await self.step(f"face_{name_}_complete", "POST",
+                        f"/api/v1/face-verifications/{started['id']}/complete", headers=h)
+        return started["id"]
+
+    async def person(self) -> s.Person:
+        name = s.random_name()
+        id_number = make_id_number()
+        token = (await self.step("login", "POST", "/api/v1/auth/login",
+                                 json={"provider": "sandbox",
+                                       "code": "b-" + secrets.token_hex(8)})).json()[
+            "access_token"]
+        await self.face(token, "bind_identity", "bind", name=name, id_number=id_number)
+        return s.Person(name, id_number, token)
+
+    async def sale(self) -> None:
+        seller, buyer = await asyncio.gather(self.person(), self.person())
+        unit_no = s.new_unit_no(self.registry.region)
+        payload = s.unit_payload([seller])
+        await self.step("registry_push_unit", "PUT", f"/registry/v1/units/{unit_no}", 201,
+                        json=payload, headers=self.registry.headers)
+        cert = payload["certificate_no"]
+        await self.step("check", "POST", "/api/v1/properties/check",
+                        json={"certificate_no": cert}, headers=seller.headers)
+        draft = (await self.step("create", "POST", "/api/v1/contracts", 201, json={
+            "kind": "resale", "certificate_no": cert, "initiator_role": "seller",
+            "sellers": [seller.party()], "buyers": [buyer.party()], "terms": s.terms()},
+            headers=seller.headers)).json()
+        cid = draft["id"]
+        inv = (await self.step("invite", "POST", f"/api/v1/contracts/{cid}/invitations", 201,
+                               json={"party_id": s.party_id_of(draft, buyer)},
+                               headers=seller.headers)).json()
+        await self.step("accept", "POST", f"/api/v1/invitations/{inv['token']}/accept",
+                        headers=buyer.headers)
+        await self.step("confirm", "POST", f"/api/v1/contracts/{cid}/confirm",
+                        json={"version": 1}, headers=seller.headers)
+        await self.step("confirm_last_freezes", "POST", f"/api/v1/contracts/{cid}/confirm",
+                        json={"version": 1}, headers=buyer.headers)
+        image = s.signature_png(1)
+        for who, step in ((seller, "sign"), (buyer, "sign_last_files")):
+            fv = await self.face(who.token, "sign", "sign", contract_id=cid)
+            view = (await self.step(step, "POST", f"/api/v1/contracts/{cid}/signatures", 201,
+                                    json={"face_verification_id": fv,
+                                          "signature_image": image},
+                                    headers=who.headers)).json()
+        assert view["status"] == "filed", view["status"]
+        filing_no = view["filing_no"]
+        await self.step("registry_pull_data", "GET", f"/registry/v1/contracts/{filing_no}",
+                        headers=self.registry.headers)
+        await self.step("registry_pull_pdf", "GET",
+                        f"/registry/v1/contracts/{filing_no}/document.pdf",
+                        headers=self.registry.headers)
+
+
+async def run_sales(base_url: str, registry: s.RegistryClient, count: int, concurrency: int
+                    ) -> tuple[float, Timings]:
+    timings: Timings = defaultdict(list)
+    limits = httpx.Limits(max_connections=concurrency * 2)
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        flow = Flow(client, registry, timings)
+        queue = list(range(count))
+
+        async def worker() -> None:
+            while queue:
+                queue.pop()
+                await flow.sale()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return count / elapsed, timings
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--services", action="store_true",
+                        help="PostgreSQL + Redis with --workers (default: embedded SQLite)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sales", type=int, default=24)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    backend = Backend("services" if args.services else "embedded", tmp)
+    env = backend.new_database_env(tmp / "data")
+    env["LOG_LEVEL"] = "WARNING"
+    server = LiveServer(env, workers=args.workers if args.services else 1)
+    server.migrate()
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=60) as api:
+            registry = s.registry_client(server, api)
+        asyncio.run(run_sales(server.base_url, registry, 2, 1))  # warm-up
+        base_rate, _ = asyncio.run(run_sales(server.base_url, registry, 4, 1))
+        rate, timings = asyncio.run(run_sales(server.base_url, registry, args.sales,
+                                              args.concurrency))
+    finally:
+        server.stop()
+        backend.cleanup()
+    label = (f"PostgreSQL + Redis, {args.workers} workers" if args.services
+             else "embedded (SQLite), 1 worker")
+    print(f"\n### End-to-end sales over HTTP — {label}, {os.cpu_count()} CPUs\n")
+    print("| run | sales | concurrency | sales/s | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| baseline: one sale at a time | 4 | 1 | {base_rate:.2f} | 1.00 |")
+    print(f"| concurrent sales | {args.sales} | {args.concurrency} | {rate:.2f} | "
+          f"{rate / base_rate:.2f} |")
+    print("\n| step | n | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|")
+    for name, values in timings.items():
+        print(f"| {name} | {len(values)} | {pct(values, 0.5):.1f} | {pct(values, 0.99):.1f} |")
+    print(json.dumps({"sales_per_s": round(rate, 3), "baseline_sales_per_s":
+                      round(base_rate, 3)}), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

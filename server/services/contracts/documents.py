@@ -1,0 +1,110 @@
+"""The contract PDF: built from the stored contract, rendered in the CPU pool, kept by hash."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from server.domain import clock
+from server.domain.contract import Status
+from server.errors import NotFound
+from server.models import Contract, Party, RegistrationUnit, StoredDocument
+from server.services.contracts.deps import ContractDeps
+from server.services.contracts.views import verification_url
+from signing.document import (
+    ContractDocument,
+    DisputeResolution,
+    House,
+    Installment,
+    Location,
+    MortgageTransfer,
+    Terms,
+)
+from signing.document import Party as DocParty
+
+
+def _terms(t: dict[str, Any]) -> Terms:
+    mt = t.get("mortgage_transfer")
+    return Terms(
+        price_fen=t["price_fen"],
+        payment_method=t["payment_method"],
+        payment_schedule=tuple(Installment(date.fromisoformat(i["due_date"]), i["amount_fen"],
+                                           i["description"]) for i in t["payment_schedule"]),
+        deposit_fen=t["deposit_fen"],
+        funds_custody=t["funds_custody"],
+        custody_bank=t.get("custody_bank"),
+        delivery_date=date.fromisoformat(t["delivery_date"]),
+        taxes_borne_by=t["taxes_borne_by"],
+        mortgage_transfer=MortgageTransfer(mt["lender"], mt["outstanding_fen"]) if mt else None,
+        late_payment_daily_permyriad=t["late_payment_daily_permyriad"],
+        termination_after_days=t["termination_after_days"],
+        registration_within_days=t["registration_within_days"],
+        dispute_resolution=DisputeResolution(t["dispute_resolution"]["method"],
+                                             t["dispute_resolution"]["institution"]),
+        supplementary_terms=t.get("supplementary_terms", ""),
+    )
+
+
+def _house(unit: RegistrationUnit) -> House:
+    return House(
+        unit_no=unit.unit_no, house_no=unit.house_no, certificate_no=unit.certificate_no,
+        location=Location(unit.city, unit.district, unit.community, unit.building, unit.unit,
+                          unit.room),
+        building_area=float(unit.building_area), inner_area=float(unit.inner_area),
+        structure=unit.structure, planned_use=unit.planned_use,
+        ownership_kind=unit.ownership_kind, floor=unit.floor, total_floors=unit.total_floors,
+    )
+
+
+async def build_document(deps: ContractDeps, contract: Contract, *, draft: bool
+                         ) -> ContractDocument:
+    """Everything the renderer needs, decrypted: the contract is a private document."""
+    parties = await Party.filter(contract_id=contract.id).order_by("position")
+    unit = await RegistrationUnit.get_or_none(unit_no=contract.unit_id)  # type: ignore[attr-defined]
+    if unit is None:
+        raise NotFound("房屋信息尚未关联（等待出卖人加入）", code="house_not_linked")
+    cipher = deps.cipher
+    doc_parties = tuple(
+        DocParty(party_id=p.id, role=p.role, name=p.name,
+                 id_number=cipher.decrypt(p.id_number_enc),
+                 phone=cipher.decrypt(p.phone_enc, "phone"), address=p.address,
+                 share_percent=float(p.share) if p.share is not None else None)
+        for p in parties)
+    issued = (contract.frozen_at or clock.now()).astimezone(clock.CST).date()
+    return ContractDocument(
+        contract_no="" if draft else (contract.contract_no or ""),
+        verification_url="" if draft else (
+            verification_url(deps.settings.public_base_url, contract) or ""),
+        issued_on=issued, parties=doc_parties, house=_house(unit), terms=_terms(contract.terms),
+        filing_authority=deps.settings.filing_authority_name, draft=draft,
+    )
+
+
+async def store_document(deps: ContractDeps, contract: Contract, stage: str, pdf: bytes
+                         ) -> str:
+    digest = await deps.files.put(pdf)
+    await StoredDocument.create(contract=contract, stage=stage, sha256=digest, size=len(pdf))
+    return digest
+
+
+async def current_pdf(deps: ContractDeps, contract: Contract) -> tuple[bytes, str]:
+    """The latest PDF: a draft preview (rendered on demand, cached by content) or the real one."""
+    if contract.status == Status.DRAFT.value or contract.document_sha256 is None:
+        key = f"draft-pdf:{contract.id}:{contract.content_hash}"
+        cached = await deps.kv.get(key)
+        if cached is not None and await deps.files.exists(cached.decode()):
+            sha = cached.decode()
+            return await deps.files.get(sha), sha
+        from signing.render import render_contract
+
+        doc = await build_document(deps, contract, draft=True)
+        rendered = await deps.pool.run(render_contract, doc, deps.fonts_dirs())
+        sha = await deps.files.put(rendered.pdf)
+        await deps.kv.set(key, sha.encode(), ttl=24 * 3600)
+        return rendered.pdf, sha
+    return await deps.files.get(contract.document_sha256), contract.document_sha256
+
+
+def share_decimal(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None

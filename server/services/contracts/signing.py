@@ -1,0 +1,96 @@
+"""A party signs: a fresh face verification, then a PAdES signature with its visible mark.
+
+The face verification is consumed in the same transaction that stores the
+signed PDF, so a failure anywhere leaves the verification unused and the
+document as it was. When the last party has signed, filing follows
+(:mod:`server.services.contracts.filing`) in its own transaction: a refused
+filing never takes a signature back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from server.domain import clock
+from server.domain.contract import Step, advance
+from server.errors import Conflict, InvalidInput
+from server.models import Party
+from server.services import timeline
+from server.services.contracts.access import bound_user, visible_contract
+from server.services.contracts.deps import ContractDeps
+from server.services.contracts.documents import store_document
+from signing.document import signature_field_name
+from signing.signature_image import (
+    InvalidSignatureImage,
+    decode_base64_image,
+    normalise_signature_png,
+)
+
+_IMAGE_REASONS = {
+    "bad_base64": "签名图片不是有效的 base64 编码",
+    "too_large": "签名图片过大",
+    "not_png": "签名图片须为 PNG 格式",
+    "corrupt": "签名图片已损坏，无法读取",
+    "bad_dimensions": "签名图片尺寸不符合要求",
+    "blank": "签名图片为空白，请重新手写签名",
+}
+
+
+def _signature_png(raw: Any) -> bytes:
+    if not isinstance(raw, str) or not raw:
+        raise InvalidInput({"signature_image": "必填：手写签名的 PNG 图片（base64）"})
+    try:
+        return decode_base64_image(raw)
+    except InvalidSignatureImage as exc:
+        raise InvalidInput({"signature_image": _IMAGE_REASONS.get(exc.reason_code, str(exc))},
+                           code="invalid_signature_image") from None
+
+
+async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict[str, Any]
+               ) -> bool:
+    """Sign the caller's field; returns True when every party has now signed."""
+    user = await bound_user(user_id)
+    fv_id = payload.get("face_verification_id")
+    if not isinstance(fv_id, str) or not fv_id:
+        raise InvalidInput({"face_verification_id": "必填：本次签署的人脸核身编号"})
+    png = _signature_png(payload.get("signature_image"))
+    try:
+        # Checked and normalised before anything is consumed (CPU work: the pool).
+        png = await deps.pool.run(normalise_signature_png, png)
+    except InvalidSignatureImage as exc:
+        raise InvalidInput({"signature_image": _IMAGE_REASONS.get(exc.reason_code, str(exc))},
+                           code="invalid_signature_image") from None
+    from signing import worker
+    from signing.pades import SignerRequest
+
+    async with in_transaction():
+        contract, me = await visible_contract(contract_id, user_id, lock=True)
+        advance(contract.status, Step.SIGN)
+        if me.signed_at is not None:
+            raise Conflict("您已签署该合同", code="already_signed")
+        if contract.filing_state is not None:
+            raise Conflict("合同正在备案", code="filing_in_progress")
+        fv = await deps.face.consume(user_id, fv_id, "sign", contract.id,
+                                     f"signature:{contract.id}:{me.id}")
+        now = clock.now()
+        pdf = await deps.files.get(contract.document_sha256)
+        request = SignerRequest(name=me.name, id_number=deps.cipher.decrypt(
+            user.id_number_enc), signature_png=png, signed_at=now)
+        signed = await deps.pool.run(worker.sign, pdf, signature_field_name(me.id), request)
+        digest = await store_document(deps, contract, f"signed:{me.id}", signed)
+        me.signed_at = now
+        me.signature_evidence = {
+            "face_verification_id": fv.id, "provider": fv.provider,
+            "face_answer_sha256": fv.answer_sha256, "document_sha256": digest,
+            "field": signature_field_name(me.id),
+        }
+        await me.save(update_fields=["signed_at", "signature_evidence"])
+        contract.document_sha256 = digest
+        await contract.save(update_fields=["document_sha256", "updated_at"])
+        await timeline.append(contract.id, "signed", me.id,
+                              {"document_sha256": digest, "face_verification_id": fv.id,
+                               "provider": fv.provider})
+        remaining = await Party.filter(contract_id=contract.id, signed_at__isnull=True).count()
+    return remaining == 0

@@ -1,0 +1,84 @@
+"""What the mini-program sees of a contract: masked identities, never a full ID or phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain import clock
+from server.domain.contract import status_label
+from server.domain.identity import mask_id_number, mask_name, mask_phone
+from server.identity_crypto import IdentityCipher
+from server.models import Contract, Party, RegistrationUnit
+
+
+def verification_url(base_url: str, contract: Contract) -> str | None:
+    if not contract.verify_code:
+        return None
+    return f"{base_url}/v/{contract.verify_code}?t={contract.verify_token}"
+
+
+def party_view(party: Party, cipher: IdentityCipher, version: int, me: Party | None
+               ) -> dict[str, Any]:
+    return {
+        "party_id": party.id,
+        "role": party.role,
+        "name_masked": mask_name(party.name),
+        "id_number_masked": mask_id_number(cipher.decrypt(party.id_number_enc)),
+        "phone_masked": mask_phone(cipher.decrypt(party.phone_enc, "phone")),
+        "share": float(party.share) if party.share is not None else None,
+        "joined": party.user_id is not None,  # type: ignore[attr-defined]
+        "confirmed": party.confirmed_version == version,
+        "confirmed_version": party.confirmed_version,
+        "signed": party.signed_at is not None,
+        "signed_at": clock.rfc3339(party.signed_at),
+        "revocation_confirmed": party.revocation_confirmed_at is not None,
+        "is_me": me is not None and party.id == me.id,
+    }
+
+
+def house_view(unit: RegistrationUnit | None) -> dict[str, Any] | None:
+    if unit is None:
+        return None
+    return {
+        "unit_no": unit.unit_no,
+        "house_no": unit.house_no,
+        "certificate_no": unit.certificate_no,
+        "location": {"city": unit.city, "district": unit.district, "community": unit.community,
+                     "building": unit.building, "unit": unit.unit, "room": unit.room},
+        "building_area": float(unit.building_area),
+        "inner_area": float(unit.inner_area),
+        "structure": unit.structure,
+        "planned_use": unit.planned_use,
+    }
+
+
+def contract_view(contract: Contract, parties: list[Party], unit: RegistrationUnit | None,
+                  me: Party | None, cipher: IdentityCipher, base_url: str) -> dict[str, Any]:
+    return {
+        "id": contract.id,
+        "kind": contract.kind,
+        "status": contract.status,
+        "status_label": status_label(contract.status),
+        "version": contract.version,
+        "content_hash": contract.content_hash,
+        "initiator_role": contract.initiator_role,
+        "contract_no": contract.contract_no,
+        "filing_no": contract.filing_no,
+        "filing_state": contract.filing_state,
+        "revocation_requested_at": clock.rfc3339(contract.revocation_requested_at),
+        "verification_url": verification_url(base_url, contract),
+        "certificate_no": contract.certificate_no,
+        "house": house_view(unit),
+        "terms": contract.terms,
+        "parties": [party_view(p, cipher, contract.version, me) for p in parties],
+        "my_party_id": me.id if me else None,
+        "created_at": clock.rfc3339(contract.created_at),
+        "updated_at": clock.rfc3339(contract.updated_at),
+        "expires_at": clock.rfc3339(contract.expires_at),
+        "frozen_at": clock.rfc3339(contract.frozen_at),
+        "filed_at": clock.rfc3339(contract.filed_at),
+        "revoked_at": clock.rfc3339(contract.revoked_at),
+        "cancelled_at": clock.rfc3339(contract.cancelled_at),
+        "document_sha256": contract.document_sha256,
+        "replaces": contract.replaces,
+    }
