@@ -74,18 +74,23 @@ class Accounts:
     async def refresh(self, refresh_token: str) -> Session:
         """Rotate: the old token is used up; presenting a used one revokes its whole family."""
         now = clock.now()
+        reused_family = None
         async with in_transaction():
             row = await RefreshToken.filter(token_hash=_hash(refresh_token)) \
                 .select_for_update().first()
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise Unauthenticated("刷新令牌无效", code="invalid_refresh_token")
             if row.used_at is not None:
-                await RefreshToken.filter(family=row.family).update(revoked_at=now)
-                raise Unauthenticated("刷新令牌已被使用，请重新登录", code="refresh_token_reused")
-            row.used_at = now
-            await row.save(update_fields=["used_at"])
-            user = await User.get(id=row.user_id)  # type: ignore[attr-defined]
-            return await self._session(user, family=row.family)
+                reused_family = row.family
+            else:
+                row.used_at = now
+                await row.save(update_fields=["used_at"])
+                user = await User.get(id=row.user_id)  # type: ignore[attr-defined]
+                return await self._session(user, family=row.family)
+        # A used token came back: someone has a copy. Revoke the whole family, committed
+        # on its own (a refusal raised inside the transaction would roll it back).
+        await RefreshToken.filter(family=reused_family).update(revoked_at=now)
+        raise Unauthenticated("刷新令牌已被使用，请重新登录", code="refresh_token_reused")
 
     async def logout(self, user_id: str, jti: str, expires_at: int,
                      refresh_token: str | None) -> None:
