@@ -236,3 +236,59 @@ def test_initiator_cancels_and_others_cannot(live_server, api, client):
     again = api.post(f"/api/v1/contracts/{draft['id']}/confirm", json={"version": 1},
                      headers=buyer.headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_state"
+
+
+def test_a_draft_left_too_long_expires(live_server, api, client):
+    from datetime import timedelta
+
+    from server.domain import clock
+    from server.models import Contract
+    from tests.db import with_db
+
+    seller, buyer = s.person(api), s.person(api)
+    _, cert = s.register_house(api, client, [seller])
+    draft = s.create_draft(api, seller, "seller", cert, [seller], [buyer])
+    assert draft["expires_at"]
+
+    async def age() -> None:
+        await Contract.filter(id=draft["id"]).update(
+            expires_at=clock.now() - timedelta(minutes=1))
+
+    with_db(live_server.env, age)
+    view = s.expect(api.get(f"/api/v1/contracts/{draft['id']}", headers=seller.headers), 200)
+    assert view["status"] == "cancelled"
+    kinds = [e["kind"] for e in s.expect(api.get(f"/api/v1/contracts/{draft['id']}/timeline",
+                                                  headers=seller.headers), 200)["events"]]
+    assert kinds[-1] == "expired"
+    resp = api.post(f"/api/v1/contracts/{draft['id']}/confirm", json={"version": 1},
+                    headers=seller.headers)
+    assert resp.status_code == 409
+
+
+def test_idempotent_creation_creates_one_contract(live_server, api, client):
+    seller, buyer = s.person(api), s.person(api)
+    _, cert = s.register_house(api, client, [seller])
+    body = {"kind": "resale", "certificate_no": cert, "initiator_role": "seller",
+            "sellers": [seller.party()], "buyers": [buyer.party()], "terms": s.terms()}
+    headers = {**seller.headers, "Idempotency-Key": "create-" + s.secrets.token_hex(4)}
+    first = s.expect(api.post("/api/v1/contracts", json=body, headers=headers), 201)
+    again = s.expect(api.post("/api/v1/contracts", json=body, headers=headers), 201)
+    assert first["id"] == again["id"]
+    mine = s.expect(api.get("/api/v1/contracts", headers=seller.headers), 200)["items"]
+    assert [c["id"] for c in mine].count(first["id"]) == 1 and len(mine) == 1
+
+
+def test_stored_rows_hold_no_plain_id_or_phone(live_server, api, client):
+    from server.models import Party
+    from tests.db import with_db
+
+    seller, buyer = s.person(api), s.person(api)
+    _, cert = s.register_house(api, client, [seller])
+    draft = s.create_draft(api, seller, "seller", cert, [seller], [buyer])
+
+    async def rows() -> list[dict]:
+        return await Party.filter(contract_id=draft["id"]).values()
+
+    text = str(with_db(live_server.env, rows))
+    for who in (seller, buyer):
+        assert who.id_number not in text and who.phone not in text
