@@ -1,10 +1,12 @@
-"""Access tokens: short-lived ES256 JWTs (python-jose), verified with an explicit allow-list.
+"""Our JWTs: ES256 (python-jose) with the service key, verified against an explicit allow-list.
 
 The header is checked before the signature: only ``alg: ES256`` with our
 ``kid`` is accepted, so ``none``, HS256-with-the-public-key and other
 algorithm-confusion tricks are refused before python-jose sees them
 (python-jose ≥ 3.4 also fixed CVE-2024-33663/33664; we pass
-``algorithms=["ES256"]`` regardless).
+``algorithms=["ES256"]`` regardless). Each kind of token has its own audience
+and ``typ``, so a mini-program token is never accepted by the registry API or
+the other way round.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from jose import jwt
@@ -26,35 +29,31 @@ class InvalidToken(Exception):
     """The token is malformed, forged, expired, or of the wrong kind."""
 
 
-@dataclass(frozen=True)
-class AccessClaims:
-    user_id: str
-    jti: str
-    expires_at: int
+class Es256Codec:
+    """Signs and checks one kind of token (an audience and a ``typ``)."""
 
-
-class AccessTokens:
-    def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
+    def __init__(self, private_key_pem: bytes, key_id: str, audience: str,
+                 token_type: str) -> None:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
         self._private_pem = private_key_pem.decode()
         self._public_pem = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
         self.key_id = key_id
-        self.ttl_s = ttl_s
+        self.audience = audience
+        self.token_type = token_type
 
-    def issue(self, user_id: str, now: int | None = None) -> tuple[str, AccessClaims]:
+    def encode(self, subject: str, ttl_s: int, now: int | None = None, **extra: Any
+               ) -> tuple[str, dict[str, Any]]:
+        """The token and the claims it carries."""
         now = int(time.time()) if now is None else now
-        claims = AccessClaims(user_id=user_id, jti=secrets.token_hex(12),
-                              expires_at=now + self.ttl_s)
-        token = jwt.encode(
-            {"sub": user_id, "iat": now, "exp": claims.expires_at, "jti": claims.jti,
-             "iss": ISSUER, "aud": AUDIENCE, "typ": "access"},
-            self._private_pem, algorithm=ALGORITHM, headers={"kid": self.key_id},
-        )
+        claims = {"sub": subject, "iat": now, "exp": now + ttl_s, "jti": secrets.token_hex(12),
+                  "iss": ISSUER, "aud": self.audience, "typ": self.token_type, **extra}
+        token = jwt.encode(claims, self._private_pem, algorithm=ALGORITHM,
+                           headers={"kid": self.key_id})
         return token, claims
 
-    def verify(self, token: str) -> AccessClaims:
+    def decode(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
@@ -64,11 +63,43 @@ class AccessTokens:
         if header.get("kid") != self.key_id:
             raise InvalidToken("unknown key")
         try:
-            payload = jwt.decode(token, self._public_pem, algorithms=[ALGORITHM],
-                                 audience=AUDIENCE, issuer=ISSUER)
+            claims = jwt.decode(token, self._public_pem, algorithms=[ALGORITHM],
+                                audience=self.audience, issuer=ISSUER)
         except JOSEError as exc:
             raise InvalidToken(str(exc)) from exc
-        if payload.get("typ") != "access" or not isinstance(payload.get("sub"), str):
-            raise InvalidToken("not an access token")
-        return AccessClaims(user_id=payload["sub"], jti=str(payload.get("jti")),
-                            expires_at=int(payload["exp"]))
+        if claims.get("typ") != self.token_type or not isinstance(claims.get("sub"), str):
+            raise InvalidToken(f"not a {self.token_type} token")
+        return claims
+
+    @property
+    def public_pem(self) -> str:
+        return self._public_pem
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    jti: str
+    expires_at: int
+
+
+class AccessTokens:
+    """The mini-program's short-lived access tokens."""
+
+    def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
+        self._codec = Es256Codec(private_key_pem, key_id, AUDIENCE, "access")
+        self.key_id = key_id
+        self.ttl_s = ttl_s
+
+    @property
+    def _public_pem(self) -> str:
+        return self._codec.public_pem
+
+    def issue(self, user_id: str, now: int | None = None) -> tuple[str, AccessClaims]:
+        token, claims = self._codec.encode(user_id, self.ttl_s, now)
+        return token, AccessClaims(user_id, claims["jti"], claims["exp"])
+
+    def verify(self, token: str) -> AccessClaims:
+        claims = self._codec.decode(token)
+        return AccessClaims(user_id=claims["sub"], jti=str(claims.get("jti")),
+                            expires_at=int(claims["exp"]))

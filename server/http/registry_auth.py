@@ -15,31 +15,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import unquote_plus
 
-from cryptography.hazmat.primitives import serialization
-from jose import jwt
-from jose.exceptions import JOSEError
 from sanic import Request
 
+from server.auth.tokens import Es256Codec, InvalidToken
 from server.errors import ApiError, Forbidden, InvalidInput, Unauthenticated
 from server.http.body import json_object
 
-ALGORITHM = "ES256"
-ISSUER = "house-esign"
 AUDIENCE = "registry"
 TOKEN_TYPE = "registry_access"
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="registry", error="invalid_token"'}
 
 
-class InvalidRegistryToken(Exception):
-    """Malformed, forged, expired, or not a registry token."""
+InvalidRegistryToken = InvalidToken
 
 
 @dataclass(frozen=True)
@@ -50,41 +43,23 @@ class RegistryPrincipal:
 
 
 class RegistryTokens:
+    """Registration offices' access tokens: audience ``registry``, with region and scopes."""
+
     def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
-        key = serialization.load_pem_private_key(private_key_pem, password=None)
-        self._private_pem = private_key_pem.decode()
-        self._public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        self._codec = Es256Codec(private_key_pem, key_id, AUDIENCE, TOKEN_TYPE)
         self.key_id = key_id
         self.ttl_s = ttl_s
 
     def issue(self, client_id: str, region_code: str, scopes: list[str],
               now: int | None = None) -> str:
-        now = int(time.time()) if now is None else now
-        return jwt.encode(
-            {"sub": client_id, "region": region_code, "scope": " ".join(scopes),
-             "iat": now, "exp": now + self.ttl_s, "jti": secrets.token_hex(12),
-             "iss": ISSUER, "aud": AUDIENCE, "typ": TOKEN_TYPE},
-            self._private_pem, algorithm=ALGORITHM, headers={"kid": self.key_id})
+        token, _ = self._codec.encode(client_id, self.ttl_s, now, region=region_code,
+                                      scope=" ".join(scopes))
+        return token
 
     def verify(self, token: str) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except JOSEError as exc:
-            raise InvalidRegistryToken("malformed") from exc
-        if header.get("alg") != ALGORITHM:
-            raise InvalidRegistryToken("algorithm not allowed")
-        if header.get("kid") != self.key_id:
-            raise InvalidRegistryToken("unknown key")
-        try:
-            claims = jwt.decode(token, self._public_pem, algorithms=[ALGORITHM],
-                                audience=AUDIENCE, issuer=ISSUER)
-        except JOSEError as exc:
-            raise InvalidRegistryToken(str(exc)) from exc
-        if claims.get("typ") != TOKEN_TYPE or not isinstance(claims.get("sub"), str) \
-                or not isinstance(claims.get("scope"), str):
-            raise InvalidRegistryToken("not a registry token")
+        claims = self._codec.decode(token)
+        if not isinstance(claims.get("scope"), str):
+            raise InvalidToken("not a registry token")
         return claims
 
 

@@ -25,7 +25,7 @@ from server.adapters.faceid.signing import (
     acs3_signature,
     sha256_hex,
 )
-from server.adapters.faceid.transport import (
+from server.adapters.upstream import (
     Answer,
     bad_answer,
     final,

@@ -22,7 +22,7 @@ import orjson
 
 from server.adapters.faceid import base
 from server.adapters.faceid.signing import tc3_authorization, tc3_canonical_request
-from server.adapters.faceid.transport import (
+from server.adapters.upstream import (
     Answer,
     bad_answer,
     final,

@@ -17,7 +17,7 @@ import aiohttp
 
 from server.adapters.faceid import base
 from server.adapters.faceid.signing import wechat_cert_hash
-from server.adapters.faceid.transport import (
+from server.adapters.upstream import (
     Answer,
     bad_answer,
     final,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import aiohttp
 
 from server.adapters.login import HostAccount, LoginProvider, LoginRejected
-from server.errors import UpstreamBadAnswer, UpstreamTimeout, UpstreamUnavailable
+from server.adapters.upstream import bad_answer, request_json
 
 
 class GovAppLogin(LoginProvider):
@@ -22,37 +22,23 @@ class GovAppLogin(LoginProvider):
         self._client_id = client_id
         self._client_secret = client_secret
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-
-    async def _json(self, method: str, url: str, **kwargs) -> dict:
-        try:
-            async with self._session.request(method, url, timeout=self._timeout,
-                                             **kwargs) as resp:
-                if resp.status >= 500:
-                    raise UpstreamUnavailable()
-                if resp.status in (400, 401, 403):
-                    raise LoginRejected(str(resp.status))
-                data = await resp.json(content_type=None)
-        except TimeoutError as exc:
-            raise UpstreamTimeout() from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable() from exc
-        except ValueError as exc:
-            raise UpstreamBadAnswer() from exc
-        if not isinstance(data, dict):
-            raise UpstreamBadAnswer()
-        return data
+        self._timeout_s = timeout_s
 
     async def exchange(self, code: str) -> HostAccount:
-        token = await self._json("POST", self._token_url, data={
-            "grant_type": "authorization_code", "code": code,
-            "client_id": self._client_id, "client_secret": self._client_secret})
-        access = token.get("access_token")
-        if not isinstance(access, str):
-            raise LoginRejected(str(token.get("error", "no access_token")))
-        info = await self._json("GET", self._userinfo_url,
-                                headers={"Authorization": f"Bearer {access}"})
-        subject = info.get("sub") or info.get("user_id")
+        token = await request_json(self._session, self.name, "POST", self._token_url,
+                                   timeout_s=self._timeout_s, data={
+                                       "grant_type": "authorization_code", "code": code,
+                                       "client_id": self._client_id,
+                                       "client_secret": self._client_secret})
+        access = token.data.get("access_token")
+        if token.status >= 400 or not isinstance(access, str):
+            raise LoginRejected(str(token.data.get("error", token.status)))
+        info = await request_json(self._session, self.name, "GET", self._userinfo_url,
+                                  timeout_s=self._timeout_s,
+                                  headers={"Authorization": f"Bearer {access}"})
+        if info.status >= 400:
+            raise LoginRejected(str(info.status))
+        subject = info.data.get("sub") or info.data.get("user_id")
         if not isinstance(subject, str) or not subject:
-            raise UpstreamBadAnswer()
+            raise bad_answer(self.name, "no subject")
         return HostAccount(self.name, subject)

@@ -1,9 +1,11 @@
-"""HTTP to the providers: one timeout, one error mapping, bounded retries for queries only.
+"""HTTP to upstream providers (face verification, host-app login): one timeout, one error
+mapping, bounded retries for idempotent queries only.
 
-Starting a verification is not idempotent (a retry could open a second paid
-session), so only result queries go through :func:`retrying`. Every failure
-becomes one of the three upstream API errors, with the provider named in the
-details and nothing of the request (it carries names and ID numbers).
+Starting a face verification is not idempotent (a retry could open a second
+paid session), so only result queries go through :func:`retrying`. Every
+failure becomes one of the three upstream API errors (502/503/504), with the
+provider named in the details and nothing of the request (it may carry names
+and ID numbers).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import orjson
 
 from server.errors import UpstreamBadAnswer, UpstreamTimeout, UpstreamUnavailable
 
-log = logging.getLogger("server.faceid")
+log = logging.getLogger("server.upstream")
 
 T = TypeVar("T")
 
@@ -37,12 +39,12 @@ class Answer:
 
 
 def unavailable(provider: str, why: str, **details: Any) -> UpstreamUnavailable:
-    log.warning("face provider unavailable", extra={"provider": provider, "why": why, **details})
+    log.warning("upstream unavailable", extra={"provider": provider, "why": why, **details})
     return UpstreamUnavailable(details={"provider": provider, **details})
 
 
 def bad_answer(provider: str, why: str, **details: Any) -> UpstreamBadAnswer:
-    log.warning("face provider bad answer", extra={"provider": provider, "why": why, **details})
+    log.warning("upstream bad answer", extra={"provider": provider, "why": why, **details})
     return UpstreamBadAnswer(details={"provider": provider, **details})
 
 
@@ -56,7 +58,7 @@ async def request_json(session: aiohttp.ClientSession, provider: str, method: st
             raw = await resp.read()
             status = resp.status
     except TimeoutError as exc:
-        log.warning("face provider timeout", extra={"provider": provider})
+        log.warning("upstream timeout", extra={"provider": provider})
         raise UpstreamTimeout(details={"provider": provider}) from exc
     except aiohttp.ClientError as exc:
         raise unavailable(provider, type(exc).__name__) from exc
