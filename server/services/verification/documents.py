@@ -1,0 +1,214 @@
+"""Is this PDF the filed original? If not, what is it?
+
+Three independent answers, because each one alone can mislead:
+
+* **identical**: the upload's SHA-256 equals the filed document's. This is
+  the answer that matters; the others explain a "no".
+* **matches_stage**: the longest of our stored revisions (``prepared``,
+  ``signed:<party_id>``, ``filed``) that the upload starts with, byte for
+  byte. Signing appends incremental updates, so an earlier revision is a
+  prefix of the filed file: a "prepared" upload is the unsigned contract,
+  a filed one with bytes after it was changed after filing — whether or not
+  the added bytes carry a valid-looking signature of their own.
+* **signatures_valid**: every signature in the upload checks out against
+  our trust roots (:func:`signing.worker.validate` in the CPU pool). A
+  PDF can be valid and still not be ours (another contract), or be ours
+  and carry more after it.
+
+Validation reports are cached by the upload's SHA-256: the same bytes give
+the same answer, and a bank re-checking the same file costs one hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from server.cpu import CpuPool
+from server.domain import clock
+from server.domain.identity import mask_id_number, mask_name
+from server.errors import ApiError
+from server.kv import KeyValueStore
+from server.models import Party, StoredDocument
+from server.services.verification.facts import ROLE_LABELS
+from server.services.verification.gate import Gate
+from server.services.verification.pdfcheck import (
+    prefix_digests,
+    scrub,
+    sha256_hex,
+    validate_upload,
+)
+
+REPORT_CACHE_TTL_S = 3600
+# The PDF header may sit anywhere in the first 1024 bytes (ISO 32000-1, 7.5.2 note).
+_HEADER_WINDOW = 1024
+
+
+class InvalidPdf(ApiError):
+    status = 400
+    code = "invalid_pdf"
+    message = "上传的文件不是可识别的 PDF 文件"
+
+
+class EmptyBody(ApiError):
+    status = 400
+    code = "empty_body"
+    message = "请求体为空，请上传 PDF 文件"
+
+
+@dataclass(frozen=True)
+class _Revision:
+    stage: str
+    sha256: str
+    size: int
+    signed_by: dict[str, str] | None
+
+
+def looks_like_pdf(data: bytes) -> bool:
+    """Cheap first filter on the event loop; the real parse happens in the pool."""
+    return b"%PDF-" in data[:_HEADER_WINDOW] and b"%%EOF" in data
+
+
+async def _revisions(contract_id: str) -> list[_Revision]:
+    parties = {p.id: p for p in await Party.filter(contract_id=contract_id)}
+    out = []
+    for doc in await StoredDocument.filter(contract_id=contract_id).order_by("id"):
+        signed_by = None
+        if doc.stage.startswith("signed:"):
+            party = parties.get(doc.stage.split(":", 1)[1])
+            if party is not None:
+                signed_by = {"role": party.role,
+                             "role_label": ROLE_LABELS.get(party.role, party.role),
+                             "name_masked": mask_name(party.name)}
+        out.append(_Revision(doc.stage, doc.sha256, doc.size, signed_by))
+    return out
+
+
+def _cst(value: str | None) -> str | None:
+    """pyHanko's ISO times in UTC → RFC 3339 in +08:00, like every other time of the API."""
+    if not value:
+        return None
+    try:
+        return clock.rfc3339(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _public_signature(sig: dict[str, Any]) -> dict[str, Any]:
+    """One signature of the validation report, as a stranger may see it."""
+    signer = sig.get("signer") or {}
+    name = signer.get("common_name")
+    if name and sig.get("kind") == "party":
+        name = mask_name(name)
+    masked_id = signer.get("masked_id")
+    return {
+        "field_name": scrub(sig.get("field_name")),
+        "kind": sig.get("kind"),
+        "signer": scrub(name),
+        # Already masked in our certificates; masked again for anybody else's.
+        "signer_id_masked": mask_id_number(masked_id) if masked_id else None,
+        "signing_time": _cst(sig.get("signing_time")),
+        "timestamp_time": _cst(sig.get("timestamp_time")),
+        "intact": bool(sig.get("intact")),
+        "valid": bool(sig.get("valid")),
+        "trusted": bool(sig.get("trusted")),
+        "revocation": sig.get("revocation"),
+        "modification_level": sig.get("modification_level"),
+        "coverage": sig.get("coverage"),
+        "indication": sig.get("indication"),
+        "ok": bool(sig.get("ok")),
+    }
+
+
+async def _validation(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore,
+                      pdf: bytes, digest: str) -> dict[str, Any] | None:
+    """``{"valid", "signatures"}`` (already masked), or None when pyHanko cannot read the file.
+
+    Cached masked: the raw report carries the signers' full names, which have
+    no business in a shared cache.
+    """
+    key = f"verify:pdfcheck:{digest}"
+    cached = await kv.get(key)
+    if cached is not None:
+        return orjson.loads(cached)["result"]
+    async with slots:
+        ok, value = await pool.run(validate_upload, pdf)
+    result = None
+    if ok and isinstance(value, dict):
+        result = {"valid": bool(value["valid"]),
+                  "signatures": [_public_signature(sig) for sig in value["signatures"]]}
+    await kv.set(key, orjson.dumps({"result": result}), ttl=REPORT_CACHE_TTL_S)
+    return result
+
+
+def _conclusion(identical: bool, matched: _Revision | None, extra: int,
+                signatures_valid: bool) -> dict[str, str]:
+    """A one-line verdict in Chinese, for the page and for people reading the JSON."""
+    if identical:
+        return {"level": "ok", "text": "与备案原件完全一致（逐字节相同）。"}
+    if matched is not None and matched.stage == "filed":
+        return {"level": "bad",
+                "text": "该文件以备案原件为基础，但备案后又被追加了内容，不是备案原件。"}
+    if matched is not None:
+        what = "签约前的待签版本" if matched.stage == "prepared" else "签署过程中的中间版本"
+        if extra:
+            # Our earlier revision plus bytes we never stored: somebody else's additions.
+            return {"level": "bad", "text": f"该文件以本合同{what}为基础，"
+                                            "之后被追加了非本系统的内容，不是备案原件。"}
+        return {"level": "warn", "text": f"该文件是本合同{what}，不是备案原件。"}
+    if signatures_valid:
+        return {"level": "bad", "text": "该文件的电子签名有效，但与本合同的备案文件不一致。"}
+    return {"level": "bad",
+            "text": "与备案原件不一致，且文件中的电子签名无效或缺失，文件可能已被篡改。"}
+
+
+async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate: Gate,
+                pdf: bytes) -> dict[str, Any]:
+    """The report for ``pdf`` uploaded against the contract behind ``gate``.
+
+    :raises EmptyBody: nothing was uploaded.
+    :raises InvalidPdf: not a PDF, or one that cannot be parsed and shares
+        no stored revision (a broken file that extends ours still gets a
+        report: what it extends is the interesting part).
+    """
+    if not pdf:
+        raise EmptyBody()
+    if not looks_like_pdf(pdf):
+        raise InvalidPdf(details={"reason": "no_pdf_header_or_trailer"})
+    revisions = await _revisions(gate.contract_id)
+    uploaded_sha, prefixes = await asyncio.gather(
+        asyncio.to_thread(sha256_hex, pdf),
+        asyncio.to_thread(prefix_digests, pdf, [r.size for r in revisions]))
+    matched = None
+    for rev in revisions:  # oldest first: the last match is the longest
+        if prefixes.get(rev.size) == rev.sha256 and (matched is None or rev.size >= matched.size):
+            matched = rev
+    filed = next((r for r in reversed(revisions) if r.stage == "filed"), None)
+    identical = filed is not None and uploaded_sha == filed.sha256
+    validation = await _validation(kv, pool, slots, pdf, uploaded_sha)
+    if validation is None and matched is None:
+        raise InvalidPdf(details={"reason": "unreadable"})
+    signatures = validation["signatures"] if validation else []
+    signatures_valid = bool(validation and validation["valid"])
+    extra = len(pdf) - matched.size if matched is not None else 0
+    return {
+        "identical": identical,
+        "matches_stage": matched.stage if matched else None,
+        "matched_revision": None if matched is None else {
+            "stage": matched.stage, "sha256": matched.sha256, "size": matched.size,
+            "signed_by": matched.signed_by},
+        "bytes_after_match": extra,
+        "added_after_filing": bool(matched is not None and matched.stage == "filed" and extra),
+        "readable": validation is not None,
+        "signatures_valid": signatures_valid,
+        "signatures": signatures,
+        "filed_sha256": filed.sha256 if filed else None,
+        "uploaded_sha256": uploaded_sha,
+        "uploaded_size": len(pdf),
+        "status": gate.status,
+        "conclusion": _conclusion(identical, matched, extra, signatures_valid),
+    }

@@ -1,0 +1,113 @@
+"""Public verification (no login): the QR code's page, its JSON, and the PDF check.
+
+``GET /v/{code}?t=`` (HTML), ``GET /api/v1/verify/{code}?t=`` (JSON) and
+``POST /api/v1/verify/{code}/document?t=`` (a PDF body → report). Handlers
+stay thin: rate limit, gate, then :mod:`server.services.verification`.
+
+The rate limit comes first, before the gate, so guessing codes or tokens
+costs the guesser quota like any other request. The page and its JSON share
+one bucket; the PDF check, which costs a pool process for a while, has its
+own, smaller one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, html
+from sanic_ext import openapi
+
+from server.domain import clock
+from server.errors import ApiError, PayloadTooLarge
+from server.http.render import json
+from server.services.verification import documents, facts, gate, page
+
+bp = Blueprint("verify")
+
+_UPLOAD_TYPES = ("application/pdf", "application/octet-stream")
+
+
+@bp.before_server_start
+async def _slots(app: Sanic) -> None:
+    # PDF checks may take at most half of this worker's pool processes, so
+    # uploads can slow signing and filing down but never stall them.
+    app.ctx.verify_slots = asyncio.Semaphore(max(1, app.ctx.settings.cpu_workers // 2))
+
+
+def _client(request: Request) -> str:
+    # remote_addr honours the proxy settings (FORWARDED_SECRET, PROXIES_COUNT);
+    # without them it is empty and the peer address is all we can trust.
+    return request.remote_addr or request.ip or "unknown"
+
+
+async def _limited(request: Request, bucket: str, per_minute: int) -> bool:
+    return await gate.over_limit(request.app.ctx.kv, bucket, _client(request), per_minute)
+
+
+@bp.get("/v/<code:str>")
+@openapi.summary("Verification page for the QR code (HTML, Chinese); 404 for unknown or wrong")
+@openapi.parameter("t", str, "query", description="the token printed in the QR code")
+async def verify_page(request: Request, code: str) -> HTTPResponse:
+    ctx = request.app.ctx
+    if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
+        return html(page.RATE_LIMITED_HTML, status=429,
+                    headers={**page.HTML_HEADERS, "Retry-After": str(gate.RATE_WINDOW_S)})
+    try:
+        opened = await gate.open_gate(code, request.args.get("t"))
+    except gate.VerificationNotFound:
+        return html(page.NOT_FOUND_HTML, status=404, headers=page.HTML_HEADERS)
+    data = await facts.load(ctx.kv, ctx.settings, opened)
+    return html(page.render_page(data, clock.now()), headers=page.HTML_HEADERS)
+
+
+@bp.get("/api/v1/verify/<code:str>")
+@openapi.summary("The verification page's facts as JSON (masked)")
+@openapi.description(
+    "`{code, status, status_label, sealing, note, times: {filed_at, registration_accepted_at, "
+    "registered_at, revoked_at}, filing_no, filed_at, contract_no, filing_authority, "
+    "house: {city, district, community, building, unit, room_masked, location_masked}, "
+    "parties: [{role, role_label, name_masked, signed, signed_at}], "
+    "signatures: [{kind: party|seal, role, role_label, signer_masked, signed_at}], "
+    "document: {sha256, size, sealed_at}, notice, checked_at}`. Only filed, "
+    "registration_accepted, registered and revoked contracts; anything else, an unknown code "
+    "or a wrong token: the same 404. 429 `rate_limited` with Retry-After.")
+@openapi.parameter("t", str, "query", description="the token printed in the QR code")
+async def verify_json(request: Request, code: str) -> HTTPResponse:
+    ctx = request.app.ctx
+    if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
+        raise gate.rate_limited()
+    opened = await gate.open_gate(code, request.args.get("t"))
+    data = await facts.load(ctx.kv, ctx.settings, opened)
+    return json({**data, "checked_at": clock.rfc3339(clock.now())},
+                headers=page.SECURITY_HEADERS)
+
+
+@bp.post("/api/v1/verify/<code:str>/document")
+@openapi.summary("Check a PDF against the filed original: identical, revision, signatures")
+@openapi.description(
+    "Body: the PDF (`Content-Type: application/pdf`). → `{identical, matches_stage "
+    "(prepared | signed:<party_id> | filed | null), matched_revision: {stage, sha256, size, "
+    "signed_by}, bytes_after_match, added_after_filing, readable, signatures_valid, "
+    "signatures: [{field_name, kind, signer (masked), signer_id_masked, signing_time, "
+    "timestamp_time, intact, valid, trusted, revocation, modification_level, coverage, "
+    "indication, ok}], filed_sha256, uploaded_sha256, uploaded_size, status, "
+    "conclusion: {level: ok|warn|bad, text}}`. 400 `invalid_pdf` / `empty_body`, "
+    "413 `payload_too_large`, 415 `unsupported_media_type`, 429 `rate_limited`.")
+@openapi.parameter("t", str, "query", description="the token printed in the QR code")
+@openapi.body({"application/pdf": {"type": "string", "format": "binary"}})
+async def verify_document(request: Request, code: str) -> HTTPResponse:
+    ctx = request.app.ctx
+    settings = ctx.settings
+    if await _limited(request, "document", settings.verify_document_rate_limit_per_minute):
+        raise gate.rate_limited()
+    opened = await gate.open_gate(code, request.args.get("t"))
+    ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if ctype not in _UPLOAD_TYPES:
+        raise ApiError("请以 application/pdf 上传 PDF 文件", code="unsupported_media_type",
+                       status=415, details={"accepted": list(_UPLOAD_TYPES)})
+    body = request.body or b""
+    if len(body) > settings.max_pdf_upload_bytes:
+        raise PayloadTooLarge(details={"limit_bytes": settings.max_pdf_upload_bytes})
+    report = await documents.check(ctx.kv, ctx.cpu, ctx.verify_slots, opened, body)
+    return json(report, headers=page.SECURITY_HEADERS)
