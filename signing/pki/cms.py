@@ -1,0 +1,243 @@
+"""CMS SignedData (RFC 5652) assembled from pre-encoded parts.
+
+Used for the two containers made on every party signature: the PAdES
+signature itself (``/ETSI.CAdES.detached``, ETSI EN 319 142-1 B-T) and the
+RFC 3161 timestamp token inside it. Everything that does not change between
+signatures by the same key (algorithm identifiers, the signer identifier,
+the ESS signing-certificate attribute, the certificate set) is encoded once;
+a signature then costs one hash, one raw signature and some concatenation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asn1crypto import algos, x509
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from signing.keys import SigningKey
+from signing.pki.der import context, integer, octet_string, oid, sequence, set_of
+
+__all__ = ["CmsSigner", "KeySigner", "attribute", "signing_certificate_v2"]
+
+OID_DATA = "1.2.840.113549.1.7.1"
+OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
+OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+OID_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
+OID_SIGNATURE_TIMESTAMP = "1.2.840.113549.1.9.16.2.14"
+
+
+def attribute(type_oid: str, value: bytes) -> bytes:
+    """Attribute ::= SEQUENCE { attrType, attrValues SET OF (one value) }."""
+    return sequence(oid(type_oid), set_of(value))
+
+
+def signing_certificate_v2(cert_der: bytes, issuer_name_der: bytes, serial: int) -> bytes:
+    """ESS SigningCertificateV2 (RFC 5035) naming one certificate by SHA-256.
+
+    hashAlgorithm is left out: SHA-256 is its DEFAULT, which DER omits.
+    """
+    issuer_serial = sequence(sequence(context(4, issuer_name_der)), integer(serial))
+    cert_id = sequence(octet_string(hashlib.sha256(cert_der).digest()), issuer_serial)
+    return sequence(sequence(cert_id))
+
+
+@dataclass(frozen=True)
+class CmsSigner:
+    """Everything constant about signing with one key and certificate, encoded once."""
+
+    key: SigningKey
+    digest: str
+    digest_algorithm: bytes  # AlgorithmIdentifier DER
+    signature_algorithm: bytes  # AlgorithmIdentifier DER
+    sid: bytes  # IssuerAndSerialNumber DER
+    signing_certificate_attr: bytes  # the ESS attribute, DER
+    certificates: bytes  # contents of the [0] IMPLICIT CertificateSet
+
+    @classmethod
+    def create(
+        cls,
+        key: SigningKey,
+        cert_der: bytes,
+        cert: x509.Certificate,
+        chain_der: Sequence[bytes] = (),
+        digest: str = "sha256",
+    ) -> CmsSigner:
+        """:param cert_der: the signer's certificate, DER.
+        :param cert: the same, parsed (only read here, never re-encoded).
+        :param chain_der: further certificates to embed (DER), e.g. the issuing CA.
+        """
+        if digest != "sha256":
+            raise ValueError("the pre-encoded CMS path is SHA-256 only")
+        issuer_der = cert.issuer.dump()
+        serial = cert.serial_number
+        certs = sorted([cert_der, *chain_der])  # SET OF: DER order
+        return cls(
+            key=key,
+            digest=digest,
+            digest_algorithm=algos.DigestAlgorithm({"algorithm": digest}).dump(),
+            signature_algorithm=key.signature_mechanism(digest).dump(),
+            sid=sequence(issuer_der, integer(serial)),
+            signing_certificate_attr=attribute(
+                OID_SIGNING_CERTIFICATE_V2, signing_certificate_v2(cert_der, issuer_der, serial)
+            ),
+            certificates=b"".join(certs),
+        )
+
+    def signed_attributes(self, content_type: str, content_digest: bytes) -> tuple[bytes, bytes]:
+        """(DER SET OF signed attributes, raw signature over it)."""
+        signed_set = set_of(
+            attribute(OID_CONTENT_TYPE, oid(content_type)),
+            attribute(OID_MESSAGE_DIGEST, octet_string(content_digest)),
+            self.signing_certificate_attr,
+        )
+        return signed_set, self.key.sign(signed_set, self.digest)
+
+    def container(
+        self,
+        content_type: str,
+        signed_set: bytes,
+        signature: bytes,
+        *,
+        encapsulated: bytes | None = None,
+        unsigned_attrs: Sequence[bytes] = (),
+    ) -> bytes:
+        """The ContentInfo (DER) around a signature made by :meth:`signed_attributes`.
+
+        ``encapsulated`` is the eContent to embed (timestamp tokens embed
+        their TSTInfo); ``None`` makes a detached signature (PDF).
+        """
+        # signed as a SET OF; embedded under the [0] IMPLICIT tag instead
+        info = [
+            integer(1),
+            self.sid,
+            self.digest_algorithm,
+            context(0, signed_set[_header_length(signed_set) :]),
+            self.signature_algorithm,
+            octet_string(signature),
+        ]
+        if unsigned_attrs:
+            unsigned = set_of(*unsigned_attrs)
+            info.append(context(1, unsigned[_header_length(unsigned) :]))
+        if encapsulated is None:
+            encap = sequence(oid(content_type))
+        else:
+            encap = sequence(oid(content_type), context(0, octet_string(encapsulated)))
+        signed_data = sequence(
+            # RFC 5652 §5.1: v1 for id-data content, v3 otherwise
+            integer(1 if content_type == OID_DATA else 3),
+            set_of(self.digest_algorithm),
+            encap,
+            context(0, self.certificates),
+            set_of(sequence(*info)),
+        )
+        return sequence(oid(OID_SIGNED_DATA), context(0, signed_data))
+
+    def sign(
+        self, content_type: str, content_digest: bytes, *, encapsulated: bytes | None = None
+    ) -> bytes:
+        """A complete ContentInfo with no unsigned attributes."""
+        signed_set, signature = self.signed_attributes(content_type, content_digest)
+        return self.container(content_type, signed_set, signature, encapsulated=encapsulated)
+
+
+class KeySigner(Signer):
+    """pyHanko :class:`Signer` over a :class:`SigningKey` that stays loaded.
+
+    Stock ``SimpleSigner`` re-parses its private key from DER on every raw
+    signature (and again for the size-estimation dry run); this one signs
+    with the key object it was given. For PAdES signatures with SHA-256 it
+    also assembles the CMS container itself (:class:`CmsSigner`), with the
+    signature timestamp as the only unsigned attribute; anything else goes
+    through pyHanko's generic path.
+    """
+
+    def __init__(
+        self,
+        key: SigningKey,
+        cert: x509.Certificate,
+        chain: Sequence[x509.Certificate] = (),
+        *,
+        digest: str = "sha256",
+        cert_der: bytes | None = None,
+    ):
+        super().__init__(
+            signing_cert=cert,
+            cert_registry=SimpleCertificateStore.from_certs(chain),
+            signature_mechanism=key.signature_mechanism(digest),
+            embed_roots=False,
+        )
+        self.key = key
+        self.digest = digest
+        self._cms = (
+            CmsSigner.create(key, cert_der or cert.dump(), cert, [c.dump() for c in chain], digest)
+            if digest == "sha256"
+            else None
+        )
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        if dry_run:
+            return bytes(512)  # upper bound of a DER ECDSA-P521 / RSA-4096 signature
+        return self.key.sign(data, digest_algorithm)
+
+    async def async_sign(  # type: ignore[override]
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run: bool = False,
+        use_pades: bool = False,
+        timestamper: TimeStamper | None = None,
+        signed_attr_settings: Any = None,
+        is_pdf_sig: bool = True,
+        encap_content_info: Any = None,
+    ) -> Any:
+        custom_attrs = signed_attr_settings is not None and (
+            signed_attr_settings.cades_signed_attrs is not None
+            or getattr(signed_attr_settings, "adobe_revinfo_attr", None) is not None
+        )
+        if (
+            self._cms is None
+            or dry_run
+            or not (use_pades and is_pdf_sig)
+            or encap_content_info is not None
+            or digest_algorithm != self.digest
+            or custom_attrs
+            or self.signed_attr_prov_spec is not None
+            or self.unsigned_attr_prov_spec is not None
+        ):
+            return await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+        signed_set, signature = self._cms.signed_attributes(OID_DATA, data_digest)
+        unsigned = []
+        if timestamper is not None:
+            imprint = hashlib.sha256(signature).digest()
+            token_der = getattr(timestamper, "token_der", None)
+            if token_der is not None:
+                token = token_der(imprint, "sha256")
+            else:
+                token = (await timestamper.async_timestamp(imprint, "sha256")).dump()
+            unsigned.append(attribute(OID_SIGNATURE_TIMESTAMP, token))
+        # raw DER: pyHanko's CMS embedder accepts bytes as well as asn1crypto objects
+        return self._cms.container(OID_DATA, signed_set, signature, unsigned_attrs=unsigned)
+
+
+def _header_length(encoded: bytes) -> int:
+    """Length of the tag + length octets at the start of a DER encoding."""
+    return 2 + (encoded[1] & 0x7F if encoded[1] & 0x80 else 0)

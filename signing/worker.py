@@ -1,0 +1,102 @@
+"""The process-pool side of signing: one loaded PKI per worker process.
+
+Signing is CPU-bound Python (tens of milliseconds), so the app runs it in a
+``ProcessPoolExecutor`` whose workers each open the PKI once — decrypting the
+key files (or opening the PKCS#11 session) and loading fonts at start-up,
+not per request::
+
+    pool = ProcessPoolExecutor(
+        max_workers=n, initializer=worker.init_worker, initargs=(settings,)
+    )
+    pdf = await loop.run_in_executor(pool, worker.sign, pdf, field, request)
+
+Entry points are module-level functions with picklable arguments and
+results (bytes, frozen dataclasses). The app process itself can call
+:func:`init_worker` too, to serve ``/pki/`` (CRL, OCSP, TSA) from the same
+PKI; with PKCS#11 keys, create the pool with the ``spawn`` or ``forkserver``
+start method then, because a PKCS#11 module initialised in a parent must not
+be used in a forked child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from io import BytesIO
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from signing import appearance, pades
+from signing.document import SignatureSlot
+from signing.pades import SignerRequest
+from signing.pki import Pki, PkiSettings
+from signing.validation import ValidationReport, validate_document
+
+__all__ = [
+    "SignerRequest",
+    "current_pki",
+    "file",
+    "init_worker",
+    "prepare",
+    "revocation_data",
+    "sign",
+    "validate",
+]
+
+_pki: Pki | None = None
+
+
+def init_worker(settings: PkiSettings) -> None:
+    """Pool initializer: open the PKI and warm the caches of this process."""
+    global _pki
+    _pki = Pki.from_settings(settings)
+    appearance.warm_up()
+    _pki.timestamper()
+    _pki.seal_signer()
+    _pki.responder_certs()
+
+
+def current_pki() -> Pki:
+    if _pki is None:
+        raise RuntimeError("signing worker not initialised: use init_worker as pool initializer")
+    return _pki
+
+
+def prepare(pdf: bytes, slots: Sequence[SignatureSlot]) -> bytes:
+    """:func:`signing.pades.prepare_for_signing` with this process's PKI."""
+    return pades.prepare_for_signing(pdf, slots, pki=current_pki())
+
+
+def sign(pdf: bytes, field_name: str, signer: SignerRequest) -> bytes:
+    """:func:`signing.pades.sign_party` with this process's PKI."""
+    return pades.sign_party(pdf, field_name, signer, pki=current_pki())
+
+
+def file(pdf: bytes, authority_name: str, filing_no: str) -> bytes:
+    """:func:`signing.pades.file_document` with this process's PKI."""
+    return pades.file_document(pdf, authority_name, filing_no, pki=current_pki())
+
+
+def revocation_data(pdf: bytes) -> list[bytes]:
+    """Current OCSP responses (DER) for our unexpired certificates in ``pdf``.
+
+    What an online validator would fetch from ``/pki/``, produced in-process:
+    it lets :func:`validate` check documents not yet filed, and the newest
+    document timestamp, without any network access.
+    """
+    pki = current_pki()
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    evidence = pades.Evidence.collect(pki, pades.document_certificates(reader))
+    return [response.dump() for response in evidence.ocsps]
+
+
+def validate(pdf: bytes, at: datetime | None = None) -> ValidationReport:
+    """Validate against our root, with current status data from our own PKI.
+
+    ``at`` in the past (an audit "as of" a date) gets no current status data:
+    data from after that moment would not be usable then.
+    """
+    pki = current_pki()
+    current = at is None or at >= pki.clock()
+    status = revocation_data(pdf) if current else []
+    return validate_document(pdf, pki.roots_pem(), revocation_data=status, at=at)
