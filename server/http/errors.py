@@ -70,6 +70,9 @@ class JsonErrorHandler(ErrorHandler):
             return error_response(status, code, message, rid, headers=headers)
         if isinstance(exception, SanicException) and exception.status_code == 503:
             return error_response(503, "service_unavailable", "服务暂不可用", rid)
+        if getattr(exception, "quiet", False):
+            # The client went away (RequestCancelled): nobody reads this answer.
+            return error_response(499, "client_closed_request", "客户端已断开", rid)
         log.error("unhandled exception", exc_info=exception,
                   extra={"path": request.path if request else None})
         return error_response(500, "internal_error", "服务器内部错误", rid)
