@@ -6,6 +6,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from server.domain import clock
 from server.errors import NotFound
 from server.models import Contract, ContractEvent, Party, RegistrationUnit
 from server.services import timeline
@@ -26,7 +27,7 @@ async def _house_visible(contract: Contract, parties: list[Party]) -> Registrati
 
 async def get(deps: ContractDeps, user_id: str, contract_id: str) -> dict[str, Any]:
     contract, me = await visible_contract(contract_id, user_id)
-    if contract.status == "draft":
+    if contract.status == "draft" and contract.expires_at and contract.expires_at <= clock.now():
         async with in_transaction():
             locked, _ = await visible_contract(contract_id, user_id, lock=True)
             if await expire_if_due(locked, deps.settings.draft_ttl_days):
