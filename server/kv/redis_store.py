@@ -1,4 +1,4 @@
-"""The Redis adapter (redis-py's ``redis.asyncio``; aioredis does not import on 3.11+)."""
+"""The Redis adapter (redis-py's ``redis.asyncio``; the archived aio-redis fails on 3.11+)."""
 
 from __future__ import annotations
 
