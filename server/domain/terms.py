@@ -81,7 +81,7 @@ def validate_terms(raw: Any, today: date, field: str = "terms") -> dict[str, Any
             p.add(f"{field}.{key}", "未知字段")
     price = _int(p, data, "price_fen", 1, MAX_PRICE_FEN, f"{field}.price_fen")
     method = data.get("payment_method")
-    if method not in PAYMENT_METHODS:
+    if not isinstance(method, str) or method not in PAYMENT_METHODS:
         p.add(f"{field}.payment_method", f"可选：{', '.join(PAYMENT_METHODS)}")
     deposit = _int(p, data, "deposit_fen", 0, MAX_PRICE_FEN, f"{field}.deposit_fen")
     if price is not None and deposit is not None and deposit * 5 > price:
@@ -119,7 +119,8 @@ def validate_terms(raw: Any, today: date, field: str = "terms") -> dict[str, Any
     if custody is True:
         bank = _text(p, data, "custody_bank", f"{field}.custody_bank", 2, 64)
     delivery = _date(p, data.get("delivery_date"), f"{field}.delivery_date", today)
-    if data.get("taxes_borne_by") not in TAX_BEARERS:
+    taxes = data.get("taxes_borne_by")
+    if not isinstance(taxes, str) or taxes not in TAX_BEARERS:
         p.add(f"{field}.taxes_borne_by", f"可选：{', '.join(TAX_BEARERS)}")
 
     mortgage = data.get("mortgage_transfer")
@@ -148,7 +149,7 @@ def validate_terms(raw: Any, today: date, field: str = "terms") -> dict[str, Any
     else:
         method_d = dispute.get("method")
         inst = _text(p, dispute, "institution", f"{field}.dispute_resolution.institution", 4, 64)
-        if method_d not in ("arbitration", "court"):
+        if not isinstance(method_d, str) or method_d not in ("arbitration", "court"):
             p.add(f"{field}.dispute_resolution.method", "可选：arbitration, court")
         elif inst is not None:
             suffix = "仲裁委员会" if method_d == "arbitration" else "人民法院"

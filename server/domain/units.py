@@ -344,7 +344,7 @@ def parse_restriction(restriction_id: str, payload: Mapping[str, Any]) -> Restri
     if (reason := restriction_id_problem(restriction_id)) is not None:
         problems.add("restriction_id", reason)
     kind = payload.get("kind")
-    if kind not in RESTRICTION_KINDS:
+    if not isinstance(kind, str) or kind not in RESTRICTION_KINDS:
         problems.add("kind", "限制类型应为 seizure、mortgage、objection 或 advance_notice")
         problems.raise_if_any()
     details: dict[str, Any] = {}

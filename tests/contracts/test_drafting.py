@@ -166,6 +166,9 @@ def test_wrong_invitee_and_used_invitation(live_server, api, client):
     assert again.status_code == 409 and again.json()["error"]["code"] == "invitation_used"
     unknown = api.post("/api/v1/invitations/nonsense/accept", headers=buyer.headers)
     assert unknown.status_code == 404
+    huge = api.post(f"/api/v1/contracts/{draft['id']}/invitations", json={"party_id": "1" * 500},
+                    headers=seller.headers)
+    assert huge.status_code == 400  # once a 500
 
 
 def test_non_owner_seller_is_refused(live_server, api, client):

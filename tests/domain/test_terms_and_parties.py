@@ -80,6 +80,11 @@ def test_good_terms_are_normalised():
         ({"supplementary_terms": "长" * 2001}, "terms.supplementary_terms"),
         ({"mortgage_transfer": {"lender": "建行"}}, "terms.mortgage_transfer.outstanding_fen"),
         ({"surprise": 1}, "terms.surprise"),
+        # Unhashable values where a code is expected (these were 500s once).
+        ({"payment_method": ["full"]}, "terms.payment_method"),
+        ({"taxes_borne_by": {"a": 1}}, "terms.taxes_borne_by"),
+        ({"dispute_resolution": {"method": [], "institution": "咸宁仲裁委员会"}},
+         "terms.dispute_resolution.method"),
     ],
 )
 def test_bad_terms_name_the_field(over, field):
@@ -125,3 +130,10 @@ def test_masks():
     assert mask_name("张三") == "张*"
     assert mask_name("张小三") == "张*三"
     assert mask_name("欧阳小锋") == "欧**锋"
+
+
+@pytest.mark.parametrize("kind", [[], {}, ["seizure"], None, 3])
+def test_restriction_kind_of_the_wrong_type_is_a_field_problem(kind):
+    from server.domain.units import parse_restriction
+
+    assert "kind" in problems(parse_restriction, "r1", {"kind": kind})

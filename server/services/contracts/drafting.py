@@ -183,7 +183,7 @@ async def _replaced_contract(user: User, replaces: Any, certificate_no: str) -> 
     """A change (变更): the new contract names the revoked one it replaces."""
     if replaces is None:
         return None
-    if not isinstance(replaces, str):
+    if not isinstance(replaces, str) or not 1 <= len(replaces) <= 32:
         raise FieldProblems({"replaces": "应为被变更合同的编号"})
     from server.models import Contract as ContractModel
 

@@ -30,8 +30,8 @@ def _hash(token: str) -> str:
 
 async def invite(deps: ContractDeps, user_id: str, contract_id: str, party_id: Any
                  ) -> dict[str, Any]:
-    if not isinstance(party_id, str) or not party_id:
-        raise InvalidInput({"party_id": "必填"})
+    if not isinstance(party_id, str) or not 1 <= len(party_id) <= 16:
+        raise InvalidInput({"party_id": "必填：合同中签约方的 party_id"})
     async with in_transaction():
         contract, me = await visible_contract(contract_id, user_id, lock=True)
         await expire_if_due(contract, deps.settings.draft_ttl_days)
