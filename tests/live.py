@@ -34,15 +34,19 @@ class LiveServer:
         subprocess.run([sys.executable, "-m", "server", "migrate"], env=self.env, cwd=ROOT,
                        check=True, capture_output=True)
 
-    def start(self, timeout: float = 60.0) -> LiveServer:
+    def launch(self, *extra_args: str) -> None:
+        """Start the process without waiting for it to be ready."""
         Path(self.env["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers), *extra_args],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def start(self, timeout: float = 60.0) -> LiveServer:
+        self.launch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

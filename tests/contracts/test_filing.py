@@ -19,6 +19,7 @@ import pytest
 from tests import flows
 from tests import sale as s
 from tests.backends import backend_name
+from tests.db import with_db
 from tests.live import ROOT, LiveServer
 
 
@@ -301,7 +302,7 @@ def test_a_hand_edited_event_breaks_the_chain(live_server, api):
                          sale.contract_id], env=live_server.env, cwd=ROOT, capture_output=True,
                         text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    asyncio.run(_tamper(live_server.env, sale.contract_id, seq=3))
+    with_db(live_server.env, lambda: _tamper(sale.contract_id, seq=3))
     bad = subprocess.run([sys.executable, "-m", "server", "verify-chains"],
                          env=live_server.env, cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 1
@@ -310,17 +311,10 @@ def test_a_hand_edited_event_breaks_the_chain(live_server, api):
                        "reason": "content altered"}]
 
 
-async def _tamper(env: dict, contract_id: str, seq: int) -> None:
+async def _tamper(contract_id: str, seq: int) -> None:
     """Edit one stored event behind the application's back, as an intruder with SQL would."""
-    from server.config import Settings
-    from server.db import close_orm, init_orm
     from server.models import ContractEvent
 
-    settings = Settings.from_env(env)
-    await init_orm(settings)
-    try:
-        ev = await ContractEvent.get(contract_id=contract_id, seq=seq)
-        ev.data = {**ev.data, "forged": True}
-        await ev.save(update_fields=["data"])
-    finally:
-        await close_orm()
+    ev = await ContractEvent.get(contract_id=contract_id, seq=seq)
+    ev.data = {**ev.data, "forged": True}
+    await ev.save(update_fields=["data"])

@@ -37,9 +37,8 @@ def test_readyz_503_when_the_key_value_store_is_gone(fresh_env):
     env = {**fresh_env, "REDIS_URL": _dead_port_url("redis").rsplit("/", 1)[0] + "/0"}
     server = LiveServer(env)
     server.migrate()
-    server.proc = None
     try:
-        _start_without_waiting(server)
+        server.launch("--no-migrate")
         resp = _wait_for(server, "/readyz")
         assert resp.status_code == 503
         body = resp.json()
@@ -54,26 +53,12 @@ def test_readyz_503_when_the_database_is_gone(fresh_env):
     env = {**fresh_env, "DATABASE_URL": _dead_port_url("postgres")}
     server = LiveServer(env)
     try:
-        _start_without_waiting(server)
+        server.launch("--no-migrate")
         resp = _wait_for(server, "/readyz")
         assert resp.status_code == 503
         assert "database" in resp.json()["error"]["details"]["failing"]
     finally:
         server.stop()
-
-
-def _start_without_waiting(server: LiveServer) -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from tests.live import ROOT
-
-    Path(server.env["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    log = open(server.log_path, "ab")  # noqa: SIM115
-    server.proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(server.port), "--no-migrate"],
-        env=server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _wait_for(server: LiveServer, path: str) -> httpx.Response:

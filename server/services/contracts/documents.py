@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from server.domain import clock
@@ -105,6 +104,3 @@ async def current_pdf(deps: ContractDeps, contract: Contract) -> tuple[bytes, st
         return rendered.pdf, sha
     return await deps.files.get(contract.document_sha256), contract.document_sha256
 
-
-def share_decimal(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None

@@ -16,7 +16,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from server.domain import clock
-from server.domain.contract import Status, Step, advance
+from server.domain.contract import Step, advance
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.models import Contract, Invitation, Party
 from server.services import timeline
@@ -65,8 +65,7 @@ async def accept(deps: ContractDeps, user_id: str, token: str) -> str:
         contract = await Contract.filter(id=inv.contract_id).select_for_update().first()  # type: ignore[attr-defined]
         assert contract is not None
         await expire_if_due(contract, deps.settings.draft_ttl_days)
-        if contract.status != Status.DRAFT.value:
-            advance(contract.status, Step.INVITE)
+        advance(contract.status, Step.INVITE)
         party = await Party.get(id=inv.party_id)  # type: ignore[attr-defined]
         if party.id_index != user.id_index or party.name != user.real_name:
             raise Forbidden("您的实名身份与被邀请人不一致", code="invitee_mismatch")

@@ -39,7 +39,6 @@ from server.services.verification.gate import Gate
 from server.services.verification.pdfcheck import (
     prefix_digests,
     scrub,
-    sha256_hex,
     validate_upload,
 )
 
@@ -180,9 +179,10 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
     if not looks_like_pdf(pdf):
         raise InvalidPdf(details={"reason": "no_pdf_header_or_trailer"})
     revisions = await _revisions(gate.contract_id)
-    uploaded_sha, prefixes = await asyncio.gather(
-        asyncio.to_thread(sha256_hex, pdf),
-        asyncio.to_thread(prefix_digests, pdf, [r.size for r in revisions]))
+    # One pass: the whole upload's digest is its longest prefix.
+    prefixes = await asyncio.to_thread(prefix_digests, pdf,
+                                       [*(r.size for r in revisions), len(pdf)])
+    uploaded_sha = prefixes[len(pdf)]
     matched = None
     for rev in revisions:  # oldest first: the last match is the longest
         if prefixes.get(rev.size) == rev.sha256 and (matched is None or rev.size >= matched.size):

@@ -30,10 +30,6 @@ def scrub(text: str | None) -> str | None:
     return _PHONE_LIKE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def prefix_digests(data: bytes, lengths: Iterable[int]) -> dict[int, str]:
     """SHA-256 of ``data[:n]`` for each ``n``, in one pass over the data.
 
