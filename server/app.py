@@ -42,8 +42,11 @@ def create_app(settings: Settings | None = None, name: str = "house_esign") -> S
     app.config.KEEP_ALIVE_TIMEOUT = 15
     app.extend(
         config=ExtConfig(
+            # sanic-ext only builds the document; its UI pages load from a CDN, so
+            # /docs itself is ours (server/web/docs.py), working offline.
             oas_url_prefix="/docs",
-            oas_ui_default="redoc",
+            oas_ui_default=None,
+            oas_ui_redoc=False,
             oas_ui_swagger=False,
             cors=False,
             health=False,

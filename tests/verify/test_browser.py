@@ -5,32 +5,19 @@ Keeps screenshots under ``test-artifacts/`` (gitignored) for people to look at.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.backends import backend_name
+from tests.browser import ARGS, CHROMIUM, need_chromium
 from tests.live import ROOT
 from tests.verify.conftest import FiledContract
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{CHROMIUM} is missing: the browser test must run in CI")
-    pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium to run the browser test)")
 
 
 @pytest.mark.browser
 def test_page_on_a_phone(verify_server, filed: FiledContract):
-    _need_chromium()
+    need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
