@@ -1,11 +1,17 @@
 """The sandbox face-verification provider: the Tencent FaceID server protocol, faithfully.
 
-``POST /sandbox/faceid`` is the API root (Tencent's ``/``): TC3-signed
-``DetectAuth`` and ``GetDetectInfoEnhanced`` with the action in ``X-TC-Action``,
-answered with HTTP 200 and either the result or Tencent's error body
-``{"Response": {"Error": {"Code", "Message"}, "RequestId"}}``. The real
-:class:`~server.adapters.faceid.tencent.TencentFaceId` adapter talks to it over
-HTTP, so the embedded default exercises the production code path.
+The API root answers TC3-signed ``DetectAuth`` and ``GetDetectInfoEnhanced``
+with the action in ``X-TC-Action``, with HTTP 200 and either the result or
+Tencent's error body ``{"Response": {"Error": {"Code", "Message"}, "RequestId"}}``.
+It is served twice, and each is signed over the path it is posted to:
+
+- ``POST /``, where the official Tencent Cloud SDKs post (they always use the
+  canonical URI ``/`` and sign ``host`` as their endpoint): an SDK whose
+  ``HttpProfile`` endpoint is this server's ``host:port`` works unmodified;
+- ``POST /sandbox/faceid``, where our own
+  :class:`~server.adapters.faceid.tencent.TencentFaceId` adapter is pointed in
+  development (it signs over its endpoint's path), so the embedded default
+  exercises the production code path over HTTP.
 
 Two endpoints stand in for the phone and for the passing of time:
 ``POST /sandbox/faceid/scan {biz_token, outcome}`` (what the SDK would report
@@ -121,9 +127,10 @@ def _answer(body: dict[str, Any], request_id: str) -> HTTPResponse:
     return json({"Response": {**body, "RequestId": request_id}})
 
 
+@bp.post("/", name="tencent_sdk_root")
 @bp.post(FACEID_PATH)
 @openapi.summary("Sandbox: Tencent FaceID API root (TC3-signed DetectAuth, "
-                 "GetDetectInfoEnhanced)")
+                 "GetDetectInfoEnhanced); at / for the official SDKs")
 async def tencent_api(request: Request) -> HTTPResponse:
     request_id = str(uuid.uuid4())
     app = request.app
