@@ -1,10 +1,10 @@
-"""``webhooks add|list|replay``: the registration offices' endpoints and the dead letters."""
+"""``webhooks add|list|replay|rotate-secret``: the registration offices' endpoints and the dead
+letters. Secrets are Standard Webhooks ``whsec_`` ones, printed once."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import secrets
 
 from server.commands.common import with_orm
 from server.config import ConfigError, Settings
@@ -23,16 +23,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = wsub.add_parser("replay", help="queue a delivery again")
     rp.add_argument("delivery_id", type=int)
     rp.set_defaults(handler=_replay)
+    rot = wsub.add_parser("rotate-secret", help="give an endpoint a new secret (printed once)")
+    rot.add_argument("endpoint_id", type=int)
+    rot.set_defaults(handler=_rotate)
 
 
 def _add(args: argparse.Namespace) -> int:
     from server.models import WebhookEndpoint
+    from server.services.standard_webhooks import new_secret
 
     if not (len(args.region) == 6 and args.region.isdigit()):
         raise ConfigError("--region: a six-digit administrative region code")
     if not args.url.startswith(("http://", "https://")):
         raise ConfigError("--url: must be an http(s) URL")
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
 
     async def run() -> int:
         ep = await WebhookEndpoint.create(region_code=args.region, url=args.url, secret=secret)
@@ -46,12 +50,14 @@ def _add(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from server.models import WebhookDelivery
+    from server.services.standard_webhooks import message_id
 
     async def run() -> list[dict]:
         query = WebhookDelivery.all() if args.status == "all" else \
             WebhookDelivery.filter(status=args.status)
         return [{"id": d.id, "event": d.event, "status": d.status, "attempts": d.attempts,
-                 "last_error": d.last_error, "filing_no": d.payload.get("filing_no"),
+                 "last_error": d.last_error, "webhook_id": message_id(d.id),
+                 "filing_no": (d.payload.get("data") or d.payload).get("filing_no"),
                  "history": d.history} for d in await query.order_by("id")]
 
     for row in with_orm(Settings.from_env(), run):
@@ -65,3 +71,19 @@ def _replay(args: argparse.Namespace) -> int:
     ok = with_orm(Settings.from_env(), lambda: replay(args.delivery_id))
     print("queued" if ok else "no such delivery")
     return 0 if ok else 1
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from server.models import WebhookEndpoint
+    from server.services.standard_webhooks import new_secret
+
+    secret = new_secret()
+
+    async def run() -> int:
+        return await WebhookEndpoint.filter(id=args.endpoint_id).update(secret=secret)
+
+    if not with_orm(Settings.from_env(), run):
+        print("no such endpoint")
+        return 1
+    print(json.dumps({"endpoint_id": args.endpoint_id, "secret": secret}))
+    return 0

@@ -13,6 +13,15 @@ from __future__ import annotations
 from server.domain import clock
 from server.models import Contract, FeedEntry, WebhookDelivery, WebhookEndpoint
 from server.services import sequences
+from server.services.standard_webhooks import envelope
+
+# feed event -> webhook ``type`` (the README's event catalogue lists them)
+WEBHOOK_TYPES = {
+    "filed": "contract.filed",
+    "accepted": "contract.accepted",
+    "registered": "contract.registered",
+    "revoked": "contract.revoked",
+}
 
 
 async def announce(contract: Contract, event: str) -> FeedEntry:
@@ -20,9 +29,9 @@ async def announce(contract: Contract, event: str) -> FeedEntry:
     entry = await FeedEntry.create(position=position, region_code=contract.region_code,
                                    event=event, filing_no=contract.filing_no or "",
                                    contract_id=contract.id)
-    payload = {"event": event, "filing_no": contract.filing_no, "position": position,
-               "region_code": contract.region_code, "status": contract.status,
-               "occurred_at": clock.rfc3339(clock.now())}
+    payload = envelope(WEBHOOK_TYPES[event], clock.now(), {
+        "filing_no": contract.filing_no, "position": position,
+        "region_code": contract.region_code, "status": contract.status})
     for endpoint in await WebhookEndpoint.filter(region_code=contract.region_code, active=True):
         await WebhookDelivery.create(endpoint=endpoint, event=event, payload=payload,
                                      next_attempt_at=clock.now())

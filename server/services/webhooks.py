@@ -1,19 +1,19 @@
-"""Delivering the webhook outbox: at least once, signed, with exponential backoff.
+"""Delivering the webhook outbox: at least once, per Standard Webhooks, with exponential backoff.
 
-Each request carries ``X-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret,
-"<t>.<body>")>`` so the receiver can check origin and freshness, and
-``X-Delivery-Id`` so it can drop duplicates (at-least-once means a retry
-after a lost answer repeats a delivery). A row is claimed by moving its
-``next_attempt_at`` forward conditionally, so several workers never send the
-same attempt twice. After :data:`MAX_ATTEMPTS` failures it goes to the dead
-letters, where the CLI lists and replays it.
+Each attempt is signed afresh (:mod:`server.services.standard_webhooks`); the
+``webhook-id`` stays the same across the retries and replays of one delivery so
+the receiver can drop duplicates (at-least-once means a retry after a lost
+answer repeats a delivery). Only a 2xx answer counts as delivered; redirects are
+not followed (a 3xx is a failure), so a delivery never goes anywhere but the
+registered URL. A row is claimed by moving its ``next_attempt_at`` forward
+conditionally, so several workers never send the same attempt twice. After
+:data:`MAX_ATTEMPTS` failures it goes to the dead letters, where the CLI lists
+and replays it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import time
 from datetime import timedelta
@@ -23,6 +23,7 @@ import orjson
 
 from server.domain import clock
 from server.models import WebhookDelivery, WebhookEndpoint
+from server.services import standard_webhooks
 
 log = logging.getLogger("server.webhooks")
 
@@ -30,11 +31,6 @@ MAX_ATTEMPTS = 8
 BASE_DELAY_S = 2.0
 MAX_DELAY_S = 3600.0
 LEASE_S = 60.0
-
-
-def signature_header(secret: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
 
 
 def backoff(attempts: int) -> float:
@@ -53,21 +49,30 @@ async def _claim(row: WebhookDelivery) -> bool:
 async def attempt(http: aiohttp.ClientSession, row: WebhookDelivery, timeout_s: float) -> bool:
     endpoint = await WebhookEndpoint.get(id=row.endpoint_id)  # type: ignore[attr-defined]
     body = orjson.dumps(row.payload, option=orjson.OPT_SORT_KEYS)
-    ts = int(time.time())
-    headers = {"Content-Type": "application/json", "X-Event": row.event,
-               "X-Delivery-Id": str(row.id), "X-Signature": signature_header(endpoint.secret,
-                                                                            body, ts)}
     started = time.perf_counter()
     status: int | None = None
     error: str | None = None
     try:
-        async with http.post(endpoint.url, data=body, headers=headers,
+        headers = standard_webhooks.headers(endpoint.secret,
+                                            standard_webhooks.message_id(row.id),
+                                            int(time.time()), body)
+    except standard_webhooks.BadSecret as exc:
+        # No retry can fix it: straight to the dead letters, saying why.
+        return await _record(row, ok=False, status=None, error=str(exc), started=started,
+                             final=True)
+    try:
+        async with http.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
                              timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             status = resp.status
             await resp.read()
     except (TimeoutError, aiohttp.ClientError) as exc:
         error = type(exc).__name__
     ok = status is not None and 200 <= status < 300
+    return await _record(row, ok=ok, status=status, error=error, started=started)
+
+
+async def _record(row: WebhookDelivery, *, ok: bool, status: int | None, error: str | None,
+                  started: float, final: bool = False) -> bool:
     row.attempts += 1
     row.history = [*row.history, {"at": clock.rfc3339(clock.now()), "status": status,
                                   "error": error,
@@ -78,7 +83,7 @@ async def attempt(http: aiohttp.ClientSession, row: WebhookDelivery, timeout_s: 
         row.last_error = None
     else:
         row.last_error = error or f"HTTP {status}"
-        if row.attempts >= MAX_ATTEMPTS:
+        if final or row.attempts >= MAX_ATTEMPTS:
             row.status = "dead"
         else:
             row.next_attempt_at = clock.now() + timedelta(seconds=backoff(row.attempts))

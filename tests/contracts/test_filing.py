@@ -4,8 +4,7 @@ webhooks with retries, crash recovery, revocation, and the tamper-evident timeli
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import base64
 import json
 import subprocess
 import sys
@@ -144,26 +143,30 @@ def test_feed_has_no_gaps_or_duplicates_under_concurrent_filings(live_server, ap
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    failures_left = 2
-    received: list[tuple[dict, dict]] = []
+    """Fails the first attempt (503), redirects the second (307, which must not be followed),
+    accepts the third; records every attempt's headers and body."""
+
+    answers = [503, 307]
+    attempts: list[tuple[dict[str, str], bytes, str]] = []
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
         cls = type(self)
-        if cls.failures_left > 0:
-            cls.failures_left -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        cls.received.append((dict(self.headers), {"body": body}))
-        self.send_response(204)
+        cls.attempts.append(({k.lower(): v for k, v in self.headers.items()}, body, self.path))
+        status = cls.answers.pop(0) if cls.answers else 204
+        self.send_response(status)
+        if status == 307:
+            self.send_header("Location", "/elsewhere")
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args) -> None:
         return None
 
 
-def test_webhook_is_retried_until_delivered_and_signed(live_server, api):
+def test_webhook_is_retried_until_delivered_per_standard_webhooks(live_server, api):
+    from standardwebhooks import Webhook, WebhookVerificationError
+
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -174,26 +177,45 @@ def test_webhook_is_retried_until_delivered_and_signed(live_server, api):
              f"http://127.0.0.1:{httpd.server_port}/hook"],
             env=live_server.env, cwd=ROOT, check=True, capture_output=True, text=True)
         secret = json.loads(out.stdout.strip().splitlines()[-1])["secret"]
+        assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
         client = s.registry_client(live_server, api, region=region)
         sale = s.filed_sale(live_server, api, client=client)
-        deadline = time.monotonic() + 30
-        while not _Receiver.received and time.monotonic() < deadline:
+        deadline = time.monotonic() + 40
+        while len(_Receiver.attempts) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _Receiver.received, "the webhook was never delivered"
-        headers, body = _Receiver.received[0]
-        payload = json.loads(body["body"])
-        assert payload["event"] == "filed" and payload["region_code"] == region
-        ts, sig = (part.split("=", 1)[1] for part in headers["X-Signature"].split(","))
-        expected = hmac.new(secret.encode(), f"{ts}.".encode() + body["body"],
-                            hashlib.sha256).hexdigest()
-        assert hmac.compare_digest(sig, expected)
+        assert len(_Receiver.attempts) == 3, _Receiver.attempts
+        # The redirect was not followed: every attempt went to the registered URL.
+        assert [path for _, _, path in _Receiver.attempts] == ["/hook"] * 3
+        headers, body, _ = _Receiver.attempts[-1]
+        # The Standard Webhooks reference library verifies the delivery as it is.
+        payload = Webhook(secret).verify(body, headers)
+        assert payload["type"] == "contract.filed"
+        assert payload["data"]["region_code"] == region
+        assert payload["data"]["status"] == "filed" and payload["data"]["filing_no"]
+        assert isinstance(payload["data"]["position"], int) and payload["timestamp"]
+        assert headers["content-type"] == "application/json"
+        assert headers["webhook-signature"].startswith("v1,")
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+        # One message: the same webhook-id on every retry, each attempt signed afresh.
+        assert len({h["webhook-id"] for h, _, _ in _Receiver.attempts}) == 1
+        assert all(b == body for _, b, _ in _Receiver.attempts)
+        for h, b, _ in _Receiver.attempts:
+            Webhook(secret).verify(b, h)
+        # And the check can fail: another secret, a changed body, a changed id.
+        with pytest.raises(WebhookVerificationError):
+            Webhook("whsec_" + base64.b64encode(b"x" * 32).decode()).verify(body, headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(body.replace(b"filed", b"FILED"), headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(body, {**headers, "webhook-id": "msg_other"})
         listed = subprocess.run(
             [sys.executable, "-m", "server", "webhooks", "list", "--status", "delivered"],
             env=live_server.env, cwd=ROOT, check=True, capture_output=True, text=True)
         rows = [json.loads(line) for line in listed.stdout.splitlines()]
-        mine = [r for r in rows if r["filing_no"] == payload["filing_no"]]
+        mine = [r for r in rows if r["filing_no"] == payload["data"]["filing_no"]]
         assert mine and mine[0]["attempts"] == 3
-        assert [h["status"] for h in mine[0]["history"]] == [503, 503, 204]
+        assert mine[0]["webhook_id"] == headers["webhook-id"]
+        assert [h["status"] for h in mine[0]["history"]] == [503, 307, 204]
         assert sale.contract_id
     finally:
         httpd.shutdown()
