@@ -90,3 +90,24 @@ def test_an_unknown_biz_token_is_illegal_to_the_sdk(face_api: httpx.Client):
     with pytest.raises(TencentCloudSDKException) as exc:
         detect_info(sdk_client(str(face_api.base_url)), "00000000-0000-0000-0000-000000000000")
     assert exc.value.code == "InvalidParameterValue.BizTokenIllegal"
+
+
+async def test_the_sdk_and_our_adapter_reach_one_sandbox(face_server, face_api: httpx.Client):
+    """A BizToken from the SDK (at /) is read by our adapter (at /sandbox/faceid), and back."""
+    import aiohttp
+
+    from server.adapters.faceid.base import ExpectedIdentity, ResultQuery, StartRequest
+    from tests.face.test_tencent_adapter import adapter
+
+    who = ExpectedIdentity("陈晓明", flows.make_id_number("421281", "19900615"))
+    client = sdk_client(face_server.base_url)
+    started = detect_auth(client, who.name, who.id_number)
+    assert face_api.post("/sandbox/faceid/scan", json={
+        "biz_token": started.BizToken, "outcome": "pass"}).status_code == 204
+    async with aiohttp.ClientSession() as session:
+        ours = adapter(session, face_server.base_url + "/sandbox/faceid")
+        result = await ours.fetch_result(ResultQuery(provider_ref=started.BizToken,
+                                                     reference="sdk-test", identity=who))
+        assert (result.finished, result.passed, result.echoed_name) == (True, True, who.name)
+        mine = await ours.start(StartRequest(identity=who, reference="fv_sdk_test"))
+    assert detect_info(client, mine.provider_ref).Text.ErrCode == 17
