@@ -80,11 +80,13 @@ def create_app(settings: Settings | None = None, name: str = "house_esign") -> S
     from miniapp_api import blueprint as miniapp_bp
     from server.services.container import close_services, open_services
     from server.web import blueprints as web_blueprints
+    from server.web import docs
 
     app.blueprint(ops.bp)
     app.blueprint(miniapp_bp)
     for bp in web_blueprints(settings):
         app.blueprint(bp)
+    docs.install(app)
 
     @app.before_server_start
     async def start(app: Sanic) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from sanic import Blueprint, Request
+from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, file, html
 from sanic_ext import openapi
 
@@ -60,7 +60,13 @@ _PAGE = (TEMPLATE_DIR / "index.html").read_text(encoding="utf-8")
 bp = Blueprint("docs_ui", url_prefix="/docs")
 
 
-@bp.get("", strict_slashes=False)
+def install(app: Sanic) -> None:
+    app.blueprint(bp)
+    # sanic-ext's start-up banner links to the route it names "openapi.index" (its own UI
+    # page, switched off) and fails to start without one: that name is our page's.
+    app.add_route(index, "/docs", methods=["GET"], name="openapi.index", strict_slashes=False)
+
+
 @openapi.exclude()
 async def index(request: Request) -> HTTPResponse:
     return html(_PAGE, headers={**HEADERS, "Cache-Control": "no-cache"})
