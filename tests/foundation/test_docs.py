@@ -8,6 +8,7 @@ CSP violation.
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -68,19 +69,26 @@ def test_openapi_document_is_still_served(api: httpx.Client):
     assert not any(p.startswith("/docs") for p in body["paths"])
 
 
-def _load_docs_offline(server: LiveServer) -> tuple[list[str], list[str], list[str], str]:
-    """(paths listed on the page, outside requests attempted, problems, page text)."""
+def _load_docs_offline(server: LiveServer, document: dict | None = None
+                       ) -> tuple[list[str], list[str], list[str], str]:
+    """(paths listed on the page, outside requests attempted, problems, page text).
+
+    ``document``, if given, is answered for ``/docs/openapi.json`` instead of the server's.
+    """
     from playwright.sync_api import Route, sync_playwright
 
     outside: list[str] = []
     problems: list[str] = []
 
     def only_localhost(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
+        url = urlsplit(route.request.url)
+        if url.hostname != "127.0.0.1":
             outside.append(route.request.url)
             route.abort()
+        elif document is not None and url.path == "/docs/openapi.json":
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(document))
+        else:
+            route.continue_()
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
@@ -123,3 +131,15 @@ def test_docs_render_offline_in_chromium(live_server: LiveServer, api: httpx.Cli
                  "/registry/v1/token", "/api/v1/verify/{code}"):
         assert path in listed
     assert document["info"]["title"].split()[-1] in text
+
+
+@pytest.mark.browser
+def test_docs_render_an_openapi_3_1_document(live_server: LiveServer, api: httpx.Client):
+    """The bundled Swagger UI reads OpenAPI 3.1 too (what typed models generate)."""
+    need_chromium()
+    document = {**api.get("/docs/openapi.json").json(), "openapi": "3.1.0",
+                "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base"}
+    listed, outside, problems, text = _load_docs_offline(live_server, document)
+    assert outside == [] and problems == [], (outside, problems)
+    assert set(document["paths"]) <= set(listed)
+    assert "OAS 3.1" in text
