@@ -14,7 +14,7 @@ script, no eval, no fonts, no frames.
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 
 from sanic import Blueprint, Request, Sanic
@@ -24,7 +24,17 @@ from sanic_ext import openapi
 from server.errors import NotFound
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "docs"
-SWAGGER_UI_DIR = Path(str(resources.files("swagger_ui") / "static"))
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package lies, without importing it (swagger_ui's import pulls in
+    jinja2 and yaml, which nothing here needs)."""
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {name} package is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+SWAGGER_UI_DIR = _package_dir("swagger_ui") / "static"
 
 # name under /docs/assets/ -> file; nothing else of either directory is served.
 ASSETS: dict[str, Path] = {
