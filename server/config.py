@@ -74,6 +74,16 @@ def _url(env: Mapping[str, str], name: str, default: str | None,
     return raw
 
 
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(f"{name}: no such file: {raw}")
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the process reads from its environment, validated."""
@@ -137,6 +147,12 @@ class Settings:
     invitation_ttl_s: int = 7 * 24 * 3600
     filing_authority_name: str = "咸宁市住房和城乡建设局"
     tsa_url: str | None = None
+    # The PKI's descriptive configuration (certs/pki.toml by default)
+    pki_config: Path | None = None
+    # Archive-timestamp renewal: how far ahead a TSA certificate's expiry counts as due,
+    # and how often the background job looks (0 = never; the CLI still works)
+    archive_renew_within_days: int = 180
+    archive_renew_interval_s: int = 6 * 3600
     # PKCS#11 for the CA and seal keys (production)
     pkcs11_module: str | None = None
     pkcs11_token_label: str | None = None
@@ -250,6 +266,10 @@ class Settings:
             invitation_ttl_s=_int(env, "INVITATION_TTL_S", 7 * 24 * 3600, minimum=60),
             filing_authority_name=env.get("FILING_AUTHORITY_NAME") or "咸宁市住房和城乡建设局",
             tsa_url=_url(env, "TSA_URL", None, ("http", "https")),
+            pki_config=_existing_file(env, "PKI_CONFIG"),
+            archive_renew_within_days=_int(env, "ARCHIVE_RENEW_WITHIN_DAYS", 180, minimum=1,
+                                           maximum=3650),
+            archive_renew_interval_s=_int(env, "ARCHIVE_RENEW_INTERVAL_S", 6 * 3600, minimum=0),
             pkcs11_module=env.get("PKCS11_MODULE") or None,
             pkcs11_token_label=env.get("PKCS11_TOKEN_LABEL") or None,
             pkcs11_pin=env.get("PKCS11_PIN") or None,

@@ -33,7 +33,7 @@ from datetime import datetime
 from io import BytesIO
 from typing import Any, TypeVar
 
-from asn1crypto import cms, ocsp, x509
+from asn1crypto import cms, crl, ocsp, x509
 from PIL import Image
 from pyhanko.pdf_utils.form_tools import annot_width_height, get_single_field_annot
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -63,9 +63,11 @@ __all__ = [
     "Evidence",
     "SignerRequest",
     "add_archive_timestamp",
+    "archive_timestamp_expiry",
     "document_certificates",
     "file_document",
     "prepare_for_signing",
+    "renew_archive_timestamp",
     "sign_party",
 ]
 
@@ -119,25 +121,41 @@ def _run(coro: Coroutine[Any, Any, _T]) -> _T:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Certificates and OCSP responses to put in the document security store (DSS).
+    """Certificates, OCSP responses and the root's CRL for the document security store (DSS).
 
     Every certificate of ours gets its own OCSP response (signed by the CA's
     delegated responder, whose certificate comes along), and a party's
     30-minute certificate gets it at signing time, while it is valid, with
-    nextUpdate inside its validity. ETSI EN 319 102-1 past validation slides
-    its control time back to where the freshest status data stops being
-    fresh; so no CRLs: one issued at filing, after a party's certificate
-    expired, would be the freshest data and pin the control time after
-    expiry. The root goes in too: pyHanko wants proof of existence for every
+    nextUpdate inside its validity. The root CA's CRL (an authority
+    revocation list: the root issues only CA and service certificates) comes
+    along too. Both matter for offline long-term validation (ETSI EN 319
+    102-1, as pyHanko implements it):
+
+    * once the embedded status data is stale (a day after filing), the
+      "current time" check of a path must end as *stale* (TRY_LATER), not as
+      a general chain failure, or past validation is never tried. pyHanko
+      counts an OCSP response about a sibling certificate of the same CA as
+      a real failure, so OCSP alone (the root answers for the issuing CA,
+      the platform and the TSA) never ends as merely stale; the root's CRL,
+      covering all of them, does.
+    * past validation slides its control time back to where the freshest
+      status data of each certificate stops being fresh. So no CRL from the
+      issuing CA: one issued at filing, after a party's certificate expired,
+      would be the freshest data about it and pin the control time after
+      expiry.
+
+    The root goes in too: pyHanko wants proof of existence for every
     certificate of a path, the anchor included.
     """
 
     certs: tuple[x509.Certificate, ...]
     ocsps: tuple[ocsp.OCSPResponse, ...]
+    crls: tuple[crl.CertificateList, ...] = ()
 
     @classmethod
     def collect(cls, pki: Pki, certs: Iterable[x509.Certificate]) -> Evidence:
-        """The chains plus a current OCSP response for each unexpired certificate of ours."""
+        """The chains, a current OCSP response for each unexpired certificate of
+        ours and the root's current CRL."""
         root_der = pki.root_cert.dump()
         responder_certs = pki.responder_certs()
         unique = {c.dump(): c for c in (*certs, *responder_certs, pki.root_cert)}
@@ -154,11 +172,11 @@ class Evidence:
             and pki.issuer_of(c.serial_number) is not None
             and c.not_valid_after > now
         )
-        return cls(tuple(unique.values()), ocsps)
+        return cls(tuple(unique.values()), ocsps, (pki.crl("root"),))
 
     def write_dss(self, writer: IncrementalPdfFileWriter) -> None:
         DocumentSecurityStore.supply_dss_in_writer(
-            writer, sig_contents=None, certs=self.certs, ocsps=self.ocsps
+            writer, sig_contents=None, certs=self.certs, ocsps=self.ocsps, crls=self.crls
         )
 
 
@@ -441,13 +459,41 @@ def document_certificates(reader: PdfFileReader) -> list[x509.Certificate]:
     return list(seen.values())
 
 
-def add_archive_timestamp(pdf: bytes, *, pki: Pki) -> bytes:
+def archive_timestamp_expiry(pdf: bytes) -> datetime | None:
+    """When the TSA certificate of the newest document timestamp expires (None: there is none).
+
+    Until then the archive timestamp can be validated, and with it every
+    signature under it; before then it must be renewed.
+    """
+    reader = PdfFileReader(BytesIO(pdf))
+    stamps = [s for s in reader.embedded_signatures if s.sig_object_type == "/DocTimeStamp"]
+    if not stamps:
+        return None
+    return max(stamps, key=lambda s: s.signed_revision).signer_cert.not_valid_after
+
+
+def renew_archive_timestamp(pdf: bytes, *, pki: Pki) -> bytes:
+    """A fresh document timestamp over a filed PDF, with validation data for the previous one.
+
+    The previous timestamps' TSA certificates (and every other certificate in
+    the document still valid) get current status data in the same revision,
+    so the new timestamp proves that data existed while they were valid.
+    """
+    reader = PdfFileReader(BytesIO(pdf))
+    if not any(s.sig_object_type == "/DocTimeStamp" for s in reader.embedded_signatures):
+        raise ValueError("the document has no archive timestamp to renew (file it first)")
+    return add_archive_timestamp(pdf, pki=pki, extra_certs=document_certificates(reader))
+
+
+def add_archive_timestamp(
+    pdf: bytes, *, pki: Pki, extra_certs: Iterable[x509.Certificate] = ()
+) -> bytes:
     """Validation material for everything signed so far, then a document timestamp.
 
     Turns the signatures into B-LT and covers them with an archive timestamp
-    (B-LTA). Call again before the TSA certificate expires (years from now)
-    to extend the archive's life: each round adds fresh status data and a
-    new timestamp over the previous ones.
+    (B-LTA). Before the TSA certificate expires, :func:`renew_archive_timestamp`
+    extends the archive's life: each round adds fresh status data and a new
+    timestamp over the previous ones.
 
     Only the platform's long-lived certificates need status data here: every
     party signature already carries its own, taken while its certificate was
@@ -455,7 +501,9 @@ def add_archive_timestamp(pdf: bytes, *, pki: Pki) -> bytes:
     hex ``/Contents`` a character at a time).
     """
     timestamper = pki.timestamper()
-    evidence = Evidence.collect(pki, [*pki.long_lived_certs(), *_tsa_certs(timestamper)])
+    evidence = Evidence.collect(
+        pki, [*pki.long_lived_certs(), *_tsa_certs(timestamper), *extra_certs]
+    )
     reader = PdfFileReader(BytesIO(pdf))
     existing = sum(
         1 for name in _signature_fields(reader) if name.startswith(ARCHIVE_TIMESTAMP_PREFIX)
@@ -509,7 +557,9 @@ def file_document(
             pki.seal_signer(),
             timestamper=timestamper,
             stamp_style=appearance,
-            reserve=_reserve([pki.seal_cert], timestamper, signer=pki.seal_signer()),
+            reserve=_reserve(
+                [pki.seal_cert, pki.issuing_cert], timestamper, signer=pki.seal_signer()
+            ),
         )
     )
     return add_archive_timestamp(sealed, pki=pki)

@@ -34,10 +34,12 @@ from signing.validation import ValidationReport, validate_document
 
 __all__ = [
     "SignerRequest",
+    "archive_expiry",
     "current_pki",
     "file",
     "init_worker",
     "prepare",
+    "renew_archive",
     "revocation_data",
     "sign",
     "validate",
@@ -75,6 +77,17 @@ def sign(pdf: bytes, field_name: str, signer: SignerRequest) -> bytes:
 def file(pdf: bytes, authority_name: str, filing_no: str) -> bytes:
     """:func:`signing.pades.file_document` with this process's PKI."""
     return pades.file_document(pdf, authority_name, filing_no, pki=current_pki())
+
+
+def archive_expiry(pdf: bytes) -> datetime | None:
+    """:func:`signing.pades.archive_timestamp_expiry` (parsing: CPU-bound)."""
+    return pades.archive_timestamp_expiry(pdf)
+
+
+def renew_archive(pdf: bytes) -> tuple[bytes, datetime | None]:
+    """A renewed archive timestamp, and when its TSA certificate expires."""
+    renewed = pades.renew_archive_timestamp(pdf, pki=current_pki())
+    return renewed, pades.archive_timestamp_expiry(renewed)
 
 
 def revocation_data(pdf: bytes) -> list[bytes]:

@@ -36,6 +36,12 @@ def expect(resp: httpx.Response, *statuses: int) -> Any:
     return resp.json() if resp.content else None
 
 
+def expect_pdf(resp: httpx.Response) -> bytes:
+    if resp.status_code != 200 or not resp.content.startswith(b"%PDF-"):
+        raise AssertionError(f"{resp.request.url.path} -> {resp.status_code}: {resp.text[:300]}")
+    return resp.content
+
+
 def random_name() -> str:
     return random.choice(_SURNAMES) + "".join(random.choices(_GIVEN, k=2))
 

@@ -1,8 +1,10 @@
 """CLI commands, one module each; every module has ``register(subparsers)``."""
 
 from server.commands import (
+    archive,
     import_units,
     migrate,
+    pki,
     registry_client,
     seed_demo,
     serve,
@@ -11,4 +13,4 @@ from server.commands import (
 )
 
 COMMAND_MODULES = [serve, migrate, seed_demo, registry_client, import_units, webhooks,
-                   verify_chains]
+                   verify_chains, archive, pki]

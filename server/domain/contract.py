@@ -17,6 +17,12 @@ import orjson
 
 from server.domain.errors import IllegalTransition
 
+# The stored versions of a contract PDF that are the filed document: the original, and
+# each renewal of its archive timestamp (a new incremental update, same signatures).
+FILED_STAGE = "filed"
+ARCHIVE_RENEWED_STAGE = "archive_renewed"
+FILED_DOCUMENT_STAGES = (FILED_STAGE, ARCHIVE_RENEWED_STAGE)
+
 
 class Status(StrEnum):
     DRAFT = "draft"

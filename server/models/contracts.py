@@ -31,6 +31,9 @@ class Contract(Model):
     # second active filed contract for one house.
     active_unit_no = fields.CharField(max_length=28, null=True, unique=True)
     document_sha256 = fields.CharField(max_length=64, null=True)
+    # When the TSA certificate of the filed PDF's newest archive timestamp expires
+    # (null: not known yet; the renewal job reads it from the PDF once)
+    archive_expires_at = fields.DatetimeField(null=True, db_index=True)
     registration_case_no = fields.CharField(max_length=64, null=True)
     accepted_at = fields.DatetimeField(null=True)
     registered_at = fields.DatetimeField(null=True)
@@ -90,7 +93,8 @@ class StoredDocument(Model):
     id = fields.IntField(pk=True)
     contract = fields.ForeignKeyField("models.Contract", related_name="documents",
                                       on_delete=fields.CASCADE)
-    stage = fields.CharField(max_length=32)  # draft | prepared | signed:<party> | filed
+    # draft | prepared | signed:<party> | filed | archive_renewed (a new archive timestamp)
+    stage = fields.CharField(max_length=32)
     sha256 = fields.CharField(max_length=64)
     size = fields.IntField()
     created_at = fields.DatetimeField(auto_now_add=True)

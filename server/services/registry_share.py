@@ -12,7 +12,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from server.domain import clock
-from server.domain.contract import Status, Step, advance
+from server.domain.contract import FILED_DOCUMENT_STAGES, Status, Step, advance
 from server.errors import Conflict, InvalidInput, NotFound
 from server.identity_crypto import IdentityCipher
 from server.models import Contract, FeedEntry, Owner, Party, RegistrationUnit, StoredDocument
@@ -112,7 +112,9 @@ async def filed_document(region_code: str, filing_no: str) -> str:
     if contract.filing_state != "done":
         raise Conflict("备案文件正在加盖电子印章，请稍后再试", code="document_sealing",
                        headers={"Retry-After": "2"})
-    doc = await StoredDocument.filter(contract_id=contract.id, stage="filed").first()
+    # the newest version: the filed original, or its latest archive-timestamp renewal
+    doc = await StoredDocument.filter(contract_id=contract.id, stage__in=FILED_DOCUMENT_STAGES) \
+        .order_by("-id").first()
     assert doc is not None
     return doc.sha256
 

@@ -23,9 +23,11 @@ def pki_settings(settings: Settings, secrets: ServiceSecrets) -> PkiSettings:
         data_dir=settings.data_dir / "pki",
         passphrase=secrets.pki_passphrase,
         public_base_url=settings.public_base_url,
+        config_path=settings.pki_config,
         pkcs11=pkcs11,
         id_hash_key=secrets.identity_index_key,
         tsa_url=settings.tsa_url,
+        seal_authority=settings.filing_authority_name,
     )
 
 

@@ -3,8 +3,8 @@
 ::
 
     root CA ──┬── issuing CA ──┬── party certificates (one per signature, 30 min)
+              │                ├── filing-authority seal certificate
               │                └── OCSP responder (delegated, renewed every ~60 days)
-              ├── filing-authority seal certificate
               ├── platform document-certification certificate
               ├── time-stamping unit certificate
               └── OCSP responder (delegated)
@@ -58,7 +58,7 @@ from signing.pki.certs import (
     tsa_extensions,
 )
 from signing.pki.cms import KeySigner
-from signing.pki.config import PkiConfig, load_config
+from signing.pki.config import CertProfile, PkiConfig, load_config
 from signing.pki.crl import build_crl
 from signing.pki.identity import id_hash, signer_subject
 from signing.pki.ocsp import KnownCert, OcspAuthority, Responder, build_response, respond
@@ -69,7 +69,9 @@ __all__ = ["CA_NAMES", "ROLES", "IssuedSigner", "Pki", "PkiSettings"]
 
 ROLES = ("root", "issuing", "seal", "platform", "tsa")
 CA_NAMES = ("root", "issuing")
-_ISSUER_OF = {"issuing": "root", "seal": "root", "platform": "root", "tsa": "root"}
+# The seal is an end entity like the parties' certificates: issued by the
+# intermediate CA, never by the root (which signs only CAs and services).
+_ISSUER_OF = {"issuing": "root", "seal": "issuing", "platform": "root", "tsa": "root"}
 _CRL_REFRESH = timedelta(hours=1)
 _OCSP_REUSE = timedelta(hours=1)
 
@@ -88,6 +90,10 @@ class PkiSettings:
         so that rotating the key-file passphrase does not change the hashes.
     :param tsa_url:
         An external RFC 3161 TSA to use instead of the in-process one.
+    :param seal_authority:
+        The filing authority the seal certificate names (its organization),
+        exactly as the visible seal does; a seal certificate naming another
+        is re-issued (same key) when the PKI is opened.
     """
 
     data_dir: Path
@@ -97,6 +103,7 @@ class PkiSettings:
     pkcs11: Pkcs11Settings | None = field(default=None, repr=False)
     id_hash_key: bytes | None = field(default=None, repr=False)
     tsa_url: str | None = None
+    seal_authority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class Pki:
         pkcs11_session: Any = None,
         clock: Callable[[], datetime] = _utc_now,
         key_files: FileKeyStore,
+        seal_authority: str | None = None,
     ):
         self.config = config
         self.data_dir = data_dir
@@ -153,6 +161,7 @@ class Pki:
         )
         self._timestamper: TimeStamper | None = None
         self._seal_signer: Signer | None = None
+        self._seal_authority = seal_authority
 
     # -- opening ---------------------------------------------------------
 
@@ -167,6 +176,7 @@ class Pki:
         pkcs11: Pkcs11Settings | None = None,
         id_hash_key: bytes | None = None,
         tsa_url: str | None = None,
+        seal_authority: str | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> Pki:
         """Open the PKI in ``data_dir``, generating keys and certificates on first use.
@@ -197,7 +207,13 @@ class Pki:
                 for role in ROLES
             }
             certs = _load_or_issue_certs(
-                config, data_dir / "certs", keys, tagger, public_base_url.rstrip("/"), clock()
+                config,
+                data_dir / "certs",
+                keys,
+                tagger,
+                public_base_url.rstrip("/"),
+                clock(),
+                seal_authority=seal_authority,
             )
         return cls(
             config=config,
@@ -211,6 +227,7 @@ class Pki:
             pkcs11_session=session,
             clock=clock,
             key_files=file_store,
+            seal_authority=seal_authority,
         )
 
     @classmethod
@@ -223,6 +240,7 @@ class Pki:
             pkcs11=settings.pkcs11,
             id_hash_key=settings.id_hash_key,
             tsa_url=settings.tsa_url,
+            seal_authority=settings.seal_authority,
         )
 
     # -- URLs and certificates --------------------------------------------
@@ -309,11 +327,12 @@ class Pki:
         """The filing authority's seal as a pyHanko signer (cached per process)."""
         if self._seal_signer is None:
             seal_key = self._keys["seal"]
+            chain = [self.issuing_cert]
             if not isinstance(seal_key, SoftKey):
-                self._seal_signer = self._pkcs11_signer(seal_key, self.seal_cert)
+                self._seal_signer = self._pkcs11_signer(seal_key, self.seal_cert, chain)
             else:
                 self._seal_signer = KeySigner(
-                    seal_key, self.seal_cert, digest=self.config.digest_algorithm
+                    seal_key, self.seal_cert, chain, digest=self.config.digest_algorithm
                 )
         return self._seal_signer
 
@@ -324,20 +343,29 @@ class Pki:
             return self._pkcs11_signer(key, self.platform_cert)
         return KeySigner(key, self.platform_cert, digest=self.config.digest_algorithm)
 
-    def _pkcs11_signer(self, key: SigningKey, cert: x509.Certificate) -> Signer:
+    def _pkcs11_signer(
+        self, key: SigningKey, cert: x509.Certificate, chain: list[x509.Certificate] | None = None
+    ) -> Signer:
         from pyhanko.sign.pkcs11 import PKCS11Signer
 
         return PKCS11Signer(
             self._pkcs11_session,
             key_label=key.label,  # type: ignore[attr-defined]
             signing_cert=cert,
-            ca_chain=[],
+            ca_chain=chain or [],
             embed_roots=False,
             use_raw_mechanism=True,
         )
 
     def timestamper(self) -> TimeStamper:
-        """The TSA client: external by URL if configured, in-process otherwise."""
+        """The TSA client: external by URL if configured, in-process otherwise.
+
+        The in-process TSA's certificate is renewed (same key) once it has fewer
+        than ``[tsa] renew_days`` left, so a renewed archive timestamp always
+        outlives the one it renews.
+        """
+        if not self._tsa_url and _tsa_due(self._certs["tsa"], self.config, self.clock()):
+            self._renew_tsa_certificate()
         if self._timestamper is None:
             if self._tsa_url:
                 self._timestamper = external_timestamper(self._tsa_url)
@@ -351,6 +379,38 @@ class Pki:
                     clock=lambda: self.clock(),
                 )
         return self._timestamper
+
+    def _renew_tsa_certificate(self) -> None:
+        with _locked(self.data_dir):
+            # another process may have renewed it already: load, re-issue only if due
+            self._certs = _load_or_issue_certs(
+                self.config,
+                self.data_dir / "certs",
+                self._keys,
+                self._tagger,
+                self.public_base_url,
+                self.clock(),
+                seal_authority=self._seal_authority,
+            )
+        self._timestamper = None
+
+    def tsa_certs(self) -> list[x509.Certificate]:
+        """Every certificate the in-process TSA has had, the current one first.
+
+        What a registry office trusts directly to validate archive timestamps
+        offline (as trusted lists list TSA services): ``python -m server pki
+        trust-config``.
+        """
+        older = sorted(
+            (
+                x509.Certificate.load(p.read_bytes())
+                for p in (self.data_dir / "certs").glob("tsa-*.cer")
+            ),
+            key=lambda c: c.not_valid_after,
+            reverse=True,
+        )
+        current = self.tsa_cert
+        return [current, *(c for c in older if c.dump() != current.dump())]
 
     def tsa_response(self, request_der: bytes) -> bytes:
         """RFC 3161 over HTTP (``/pki/tsa``) from the in-process TSA."""
@@ -576,22 +636,38 @@ def _load_or_issue_certs(
     tagger: SerialTagger,
     base_url: str,
     now: datetime,
+    *,
+    seal_authority: str | None = None,
 ) -> dict[str, x509.Certificate]:
-    """Load the stored certificates; issue whichever is missing (all, the first time)."""
+    """Load the stored certificates; issue whichever is missing (all, the first time).
+
+    A certificate whose subject or issuer no longer fits (the seal of another
+    authority name, a seal from before seals came from the issuing CA) is
+    re-issued for the same key.
+    """
     cert_dir.mkdir(parents=True, exist_ok=True)
     certs: dict[str, x509.Certificate] = {}
     reissue_children = False
     now = now.astimezone(UTC).replace(microsecond=0)
     for role in ROLES:
         path = cert_dir / f"{role}.cer"
+        profile = config.profile(role)
+        issuer_role = _ISSUER_OF.get(role)
+        subject = _subject(profile, role, seal_authority)
         if path.exists() and not reissue_children:
             cert = x509.Certificate.load(path.read_bytes())
             if cert.public_key.dump() != keys[role].public_key_info.dump():
                 raise ValueError(f"{path} does not match the {role} key")
-            certs[role] = cert
-            continue
-        profile = config.profile(role)
-        issuer_role = _ISSUER_OF.get(role)
+            issuer = certs[issuer_role] if issuer_role else cert
+            if cert.subject == subject and cert.issuer == issuer.subject and not (
+                role == "tsa" and _tsa_due(cert, config, now)
+            ):
+                certs[role] = cert
+                continue
+            if role == "tsa":
+                # documents keep referring to it: relying parties that trust TSA
+                # certificates directly (see tsa_certs) need every one of them
+                (cert_dir / f"tsa-{cert.serial_number:x}.cer").write_bytes(cert.dump())
         extensions = {
             "root": lambda: ca_extensions(path_len=None),
             "issuing": lambda: ca_extensions(path_len=0),
@@ -603,7 +679,7 @@ def _load_or_issue_certs(
             extensions += _pointers(base_url, issuer_role).extensions()
         not_after = now + timedelta(days=profile.lifetime_days)
         cert = issue_certificate(
-            subject=profile.subject_name(),
+            subject=subject,
             public_key=keys[role].public_key_info,
             serial=tagger.new_serial(issuer_role or "root", not_after),
             not_before=now - timedelta(minutes=5),
@@ -620,3 +696,14 @@ def _load_or_issue_certs(
         # a new root means the old children chain to nothing: re-issue them too
         reissue_children = reissue_children or role == "root"
     return certs
+
+
+def _tsa_due(cert: x509.Certificate, config: PkiConfig, now: datetime) -> bool:
+    return cert.not_valid_after - now < timedelta(days=config.tsa_renew_days)
+
+
+def _subject(profile: CertProfile, role: str, seal_authority: str | None) -> x509.Name:
+    """The configured subject; the seal's organization is the filing authority itself."""
+    if role == "seal" and seal_authority:
+        return x509.Name.build({**dict(profile.subject), "organization_name": seal_authority})
+    return profile.subject_name()

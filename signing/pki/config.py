@@ -71,6 +71,7 @@ class PkiConfig:
     platform: CertProfile
     tsa: CertProfile
     tsa_policy_oid: str
+    tsa_renew_days: int
     signer: SignerProfile
     crl_validity_hours: int
     ocsp_validity_hours: int
@@ -104,6 +105,13 @@ def _cert_profile(data: dict[str, Any], role: str) -> CertProfile:
     )
 
 
+def _tsa_renew_days(table: dict[str, Any]) -> int:
+    renew = int(table.get("renew_days", 365))
+    if not 0 < renew < int(table["lifetime_days"]):
+        raise ValueError("[tsa] renew_days must be between 0 and lifetime_days")
+    return renew
+
+
 def load_config(path: Path | None = None) -> PkiConfig:
     """Read and check a PKI configuration file (default: ``certs/pki.toml``)."""
     path = path or DEFAULT_CONFIG_PATH
@@ -127,6 +135,7 @@ def load_config(path: Path | None = None) -> PkiConfig:
         platform=_cert_profile(data, "platform"),
         tsa=_cert_profile(data, "tsa"),
         tsa_policy_oid=data["tsa"].get("policy_oid", "1.3.6.1.4.1.55555.1.1"),
+        tsa_renew_days=_tsa_renew_days(data["tsa"]),
         signer=SignerProfile(
             key=KeySpec.parse(signer["key"]),
             lifetime_minutes=int(signer["lifetime_minutes"]),

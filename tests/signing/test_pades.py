@@ -98,6 +98,24 @@ def test_pyhanko_validates_the_filed_contract(signed: SignedContract, pki: Pki) 
     assert kinds == ["certification", "document_timestamp", "party", "party", "party", "seal"]
 
 
+@pytest.mark.parametrize("years", [0, 1, 5])
+def test_filed_contract_validates_offline_from_what_it_carries(
+    signed: SignedContract, pki: Pki, years: int
+) -> None:
+    """pyHanko's own AdES validation (tests.ades: nothing fetched, nothing of ours) with the
+    registry offices' trust configuration (our root, our TSA trusted directly): every
+    signature passes at filing, a year and five years on (the seal and platform
+    certificates expire after five years: the archive timestamp proves they were valid)."""
+    from signing.pki.certs import certificates_pem
+    from tests.ades import load_pem, validate_offline
+
+    trust = load_pem(pki.roots_pem(), certificates_pem(pki.tsa_certs()))
+    at = datetime.now(UTC) + timedelta(days=365 * years + (1 if years else 0))
+    verdicts = validate_offline(signed.filed, trust, at)
+    assert len(verdicts) == 5
+    assert all(v.passed for v in verdicts), [v for v in verdicts if not v.passed]
+
+
 def test_report_is_json_and_shows_only_masked_ids(signed: SignedContract, pki: Pki) -> None:
     report = validate_document(signed.filed, pki.roots_pem())
     text = json.dumps(report.to_dict(), ensure_ascii=False)

@@ -43,8 +43,10 @@ def test_hierarchy_and_pointers(pki: Pki) -> None:
     root, issuing = crypto(pki.root_cert), crypto(pki.issuing_cert)
     root.verify_directly_issued_by(root)
     issuing.verify_directly_issued_by(root)
-    for cert in (pki.seal_cert, pki.platform_cert, pki.tsa_cert):
+    for cert in (pki.platform_cert, pki.tsa_cert):
         crypto(cert).verify_directly_issued_by(root)
+    # the seal is an end entity under the intermediate CA, not under the root
+    crypto(pki.seal_cert).verify_directly_issued_by(issuing)
     assert pki.root_cert.ca and pki.issuing_cert.ca
     assert pki.issuing_cert.max_path_length == 0
     assert not pki.seal_cert.ca
@@ -54,7 +56,7 @@ def test_hierarchy_and_pointers(pki: Pki) -> None:
     ]
     aia = {d["access_method"].native: d["access_location"].native
            for d in pki.seal_cert.authority_information_access_value}  # fmt: skip
-    assert aia == {"ocsp": f"{base}/pki/ocsp", "ca_issuers": f"{base}/pki/ca/root.cer"}
+    assert aia == {"ocsp": f"{base}/pki/ocsp", "ca_issuers": f"{base}/pki/ca/issuing.cer"}
     assert pki.tsa_cert.extended_key_usage_value.native == ["time_stamping"]
     assert pki.tsa_cert.critical_extensions >= {"extended_key_usage"}
 
@@ -77,6 +79,24 @@ def test_reopening_loads_the_same_pki_with_encrypted_keys(pki: Pki) -> None:
         assert key_file.stat().st_mode & 0o077 == 0
     with pytest.raises(ValueError):
         Pki.load_or_create(pki.data_dir, b"wrong passphrase", pki.public_base_url)
+
+
+def test_seal_certificate_names_the_filing_authority(pki: Pki, tmp_path) -> None:
+    """The seal certificate's subject says exactly what the visible seal says; a
+    renamed authority gets a re-issued certificate for the same key."""
+    assert pki.seal_cert.subject.native["organization_name"] == "咸宁市住房和城乡建设局"
+    assert pki.seal_cert.subject.native["common_name"] == "网签备案专用章"
+    copy = tmp_path / "pki"
+    shutil.copytree(pki.data_dir, copy)
+    renamed = Pki.load_or_create(copy, PASSPHRASE, pki.public_base_url,
+                                 seal_authority="赤壁市住房和城乡建设局")
+    assert renamed.seal_cert.subject.native["organization_name"] == "赤壁市住房和城乡建设局"
+    assert renamed.seal_cert.public_key.dump() == pki.seal_cert.public_key.dump()
+    assert renamed.seal_cert.issuer == pki.issuing_cert.subject
+    assert renamed.root_cert.dump() == pki.root_cert.dump()
+    again = Pki.load_or_create(copy, PASSPHRASE, pki.public_base_url,
+                               seal_authority="赤壁市住房和城乡建设局")
+    assert again.seal_cert.dump() == renamed.seal_cert.dump()  # stable once it fits
 
 
 # -- party certificates -------------------------------------------------------------------------
@@ -238,12 +258,11 @@ def test_ocsp_revoked_after_revocation(pki: Pki) -> None:
 
 
 def test_ocsp_for_ca_issued_certificates(pki: Pki) -> None:
-    for cert in (pki.issuing_cert, pki.seal_cert, pki.tsa_cert):
-        response = cocsp.load_der_ocsp_response(
-            pki.ocsp_response(ocsp_request(cert, pki.root_cert))
-        )
+    for cert, issuer in ((pki.issuing_cert, pki.root_cert), (pki.tsa_cert, pki.root_cert),
+                         (pki.seal_cert, pki.issuing_cert)):
+        response = cocsp.load_der_ocsp_response(pki.ocsp_response(ocsp_request(cert, issuer)))
         assert response.certificate_status == cocsp.OCSPCertStatus.GOOD
-        verify_ocsp(response, pki.root_cert)
+        verify_ocsp(response, issuer)
 
 
 def test_ocsp_unknown_unauthorized_malformed(pki: Pki) -> None:

@@ -30,6 +30,7 @@ import orjson
 
 from server.cpu import CpuPool
 from server.domain import clock
+from server.domain.contract import ARCHIVE_RENEWED_STAGE, FILED_DOCUMENT_STAGES
 from server.domain.identity import mask_id_number, mask_name
 from server.errors import ApiError
 from server.kv import KeyValueStore
@@ -147,9 +148,12 @@ async def _validation(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore
 def _conclusion(identical: bool, matched: _Revision | None, extra: int,
                 signatures_valid: bool) -> dict[str, str]:
     """A one-line verdict in Chinese, for the page and for people reading the JSON."""
+    if identical and matched is not None and matched.stage == ARCHIVE_RENEWED_STAGE:
+        return {"level": "ok", "text": "与备案文件完全一致（逐字节相同）：这是备案原件加盖新的"
+                                       "存档时间戳后的版本，签名与内容未变。"}
     if identical:
         return {"level": "ok", "text": "与备案原件完全一致（逐字节相同）。"}
-    if matched is not None and matched.stage == "filed":
+    if matched is not None and matched.stage in FILED_DOCUMENT_STAGES:
         return {"level": "bad",
                 "text": "该文件以备案原件为基础，但备案后又被追加了内容，不是备案原件。"}
     if matched is not None:
@@ -187,8 +191,10 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
     for rev in revisions:  # oldest first: the last match is the longest
         if prefixes.get(rev.size) == rev.sha256 and (matched is None or rev.size >= matched.size):
             matched = rev
-    filed = next((r for r in reversed(revisions) if r.stage == "filed"), None)
-    identical = filed is not None and uploaded_sha == filed.sha256
+    # the original and every renewal of its archive timestamp are the filed document
+    genuine = [r for r in revisions if r.stage in FILED_DOCUMENT_STAGES]
+    filed = genuine[-1] if genuine else None
+    identical = any(uploaded_sha == r.sha256 for r in genuine)
     validation = await _validation(kv, pool, slots, pdf, uploaded_sha)
     if validation is None and matched is None:
         raise InvalidPdf(details={"reason": "unreadable"})
@@ -202,7 +208,8 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
             "stage": matched.stage, "sha256": matched.sha256, "size": matched.size,
             "signed_by": matched.signed_by},
         "bytes_after_match": extra,
-        "added_after_filing": bool(matched is not None and matched.stage == "filed" and extra),
+        "added_after_filing": bool(matched is not None and matched.stage in FILED_DOCUMENT_STAGES
+                                   and extra),
         "readable": validation is not None,
         "signatures_valid": signatures_valid,
         "signatures": signatures,

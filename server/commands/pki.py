@@ -1,0 +1,63 @@
+"""``pki trust-config --out DIR``: the validation configuration for registry offices.
+
+Writes what a registration office needs to validate filed PDFs offline with
+pyHanko (``pyhanko sign adesverify``), our service stopped or unreachable:
+
+* ``roots.pem``: the platform root CA (every signature chains to it);
+* ``tsa.pem``: every certificate our timestamping unit has had, trusted
+  directly, as trusted lists list timestamping services. The newest archive
+  timestamp of a document has nothing later to prove when its status data
+  existed, so it is validated at the current time: without the TSA trusted
+  directly that needs fresh status data (online), with it none;
+* ``pyhanko.yml``: a pyHanko CLI configuration with a validation context
+  ``registry`` naming both files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from server.config import Settings
+
+PYHANKO_CONFIG = """\
+# pyHanko CLI configuration for validating filed contracts offline.
+# Run from this directory:
+#   pyhanko --config pyhanko.yml sign adesverify --validation-context registry FILED.pdf
+validation-contexts:
+  registry:
+    trust: [roots.pem, tsa.pem]
+    trust-replace: true
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pki", help="the platform PKI")
+    pki_sub = p.add_subparsers(dest="pki_command", required=True, metavar="ACTION")
+    trust = pki_sub.add_parser("trust-config",
+                               help="write the offline validation configuration for registry "
+                                    "offices (roots.pem, tsa.pem, pyhanko.yml)")
+    trust.add_argument("--out", required=True, type=Path, help="directory to write into")
+    trust.set_defaults(handler=run_trust_config)
+
+
+def run_trust_config(args: argparse.Namespace) -> int:
+    from server.secrets import load_secrets
+    from server.services.signing_setup import open_pki
+    from signing.pki.certs import certificates_pem
+
+    settings = Settings.from_env()
+    pki = open_pki(settings, load_secrets(settings))
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    tsa = pki.tsa_certs()
+    (out / "roots.pem").write_bytes(pki.roots_pem())
+    (out / "tsa.pem").write_bytes(certificates_pem(tsa))
+    (out / "pyhanko.yml").write_text(PYHANKO_CONFIG)
+    print(json.dumps({"roots": 1, "tsa_certificates": len(tsa), "files": [
+        "roots.pem", "tsa.pem", "pyhanko.yml"]}))
+    if settings.tsa_url:
+        print("note: TSA_URL is set: trust that TSA's certificate as well "
+              "(tsa.pem lists only the in-process TSA)")
+    return 0

@@ -1,0 +1,37 @@
+"""The contract services' adapters for a command-line process (no HTTP server)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from server.adapters.files import FileStore
+from server.config import Settings
+from server.cpu import CpuPool
+from server.identity_crypto import IdentityCipher
+from server.kv import open_store
+from server.secrets import load_secrets
+from server.services.contracts.deps import ContractDeps
+from server.services.signing_setup import open_pki, pki_settings
+
+
+@asynccontextmanager
+async def open_contract_deps(settings: Settings, workers: int = 1
+                             ) -> AsyncIterator[ContractDeps]:
+    """The same key-value store, files and PKI as the server, with a CPU pool of its own."""
+    from signing import worker
+
+    secrets = load_secrets(settings)
+    open_pki(settings, secrets)  # creates what is missing, under the PKI's own lock
+    pool = CpuPool(workers, initializer=worker.init_worker,
+                   initargs=(pki_settings(settings, secrets),))
+    kv = open_store(settings.redis_url, settings.redis_key_prefix)
+    try:
+        yield ContractDeps(
+            settings=settings,
+            cipher=IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key),
+            files=FileStore(settings.files_dir), pool=pool, kv=kv, houses=None, face=None,
+            fonts=None)
+    finally:
+        pool.shutdown()
+        await kv.close()
