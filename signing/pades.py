@@ -29,12 +29,11 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
 from typing import Any, TypeVar
 
 from asn1crypto import cms, crl, ocsp, x509
-from PIL import Image
 from pyhanko.pdf_utils.form_tools import annot_width_height, get_single_field_annot
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -50,8 +49,10 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore
 from pyhanko.stamp import BaseStampStyle
 
-from signing.appearance import EncodedImage, ImageStampStyle, party_appearance
+from signing.appearance import CHINA_TZ, EncodedImage, ImageStampStyle, party_appearance
 from signing.document import CERTIFICATION_FIELD_NAME, SEAL_FIELD_NAME, SignatureSlot
+from signing.filing_stamp import TEXT_BAND, FilingStampStyle
+from signing.pdfa import PdfA2Writer
 from signing.pki import Pki
 from signing.pki.cms import KeySigner
 from signing.seal import seal_image
@@ -270,7 +271,7 @@ async def _sign(
 ) -> bytes:
     """One signature as one incremental update (with ``evidence`` in the same revision)."""
     for attempt in range(2):
-        writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        writer = PdfA2Writer(BytesIO(pdf))
         style = stamp_style(writer) if stamp_style is not None else None
         if evidence is not None:
             evidence.write_dss(writer)
@@ -318,7 +319,7 @@ def prepare_for_signing(
     if reader.embedded_signatures:
         raise ValueError("the document is already signed")
     page_count = int(reader.root["/Pages"]["/Count"])
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer = PdfA2Writer(BytesIO(pdf))
     for slot in slots:
         if not 1 <= slot.page <= page_count:
             raise ValueError(f"{slot.field_name}: page {slot.page} not in 1..{page_count}")
@@ -426,17 +427,14 @@ _seal_cache: dict[tuple[str, int, int], EncodedImage] = {}
 _seal_lock = threading.Lock()
 
 
-def _seal_appearance(authority_name: str, width: float, height: float) -> EncodedImage:
-    """The seal, at the field's size, encoded once per authority and size."""
-    key = (authority_name, round(width), round(height))
+def _seal_appearance(authority_name: str, side: float) -> EncodedImage:
+    """The round seal, ``side`` points across, encoded once per authority and size."""
+    key = (authority_name, round(side), round(side))
     with _seal_lock:
         cached = _seal_cache.get(key)
         if cached is None:
-            side = round(min(width, height) * 3)
-            seal = seal_image(authority_name, size=side)
-            canvas = Image.new("RGBA", (round(width * 3), round(height * 3)), (0, 0, 0, 0))
-            canvas.paste(seal, ((canvas.width - side) // 2, (canvas.height - side) // 2))
-            cached = _seal_cache[key] = EncodedImage.from_pil(canvas, level=9)
+            seal = seal_image(authority_name, size=round(side * 3))
+            cached = _seal_cache[key] = EncodedImage.from_pil(seal, level=9)
     return cached
 
 
@@ -508,7 +506,7 @@ def add_archive_timestamp(
     existing = sum(
         1 for name in _signature_fields(reader) if name.startswith(ARCHIVE_TIMESTAMP_PREFIX)
     )
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer = PdfA2Writer(BytesIO(pdf))
     evidence.write_dss(writer)
     doc_timestamper = PdfTimeStamper(
         timestamper, field_name=f"{ARCHIVE_TIMESTAMP_PREFIX}{existing + 1}"
@@ -528,8 +526,14 @@ def file_document(
     filing_no: str,
     *,
     pki: Pki,
+    filed_on: date | None = None,
 ) -> bytes:
-    """Seal the fully signed contract as filed, then make it long-term verifiable (B-LTA)."""
+    """Seal the fully signed contract as filed, then make it long-term verifiable (B-LTA).
+
+    The seal's appearance prints the filing number and ``filed_on`` (default:
+    today in China) under the seal, as text (:mod:`signing.filing_stamp`).
+    """
+    filed_on = filed_on or pki.clock().astimezone(CHINA_TZ).date()
     unsigned = [
         name
         for name, sig_field in _signature_fields(PdfFileReader(BytesIO(pdf))).items()
@@ -547,7 +551,10 @@ def file_document(
 
     def appearance(writer: IncrementalPdfFileWriter) -> BaseStampStyle:
         width, height = _field(writer, SEAL_FIELD_NAME)
-        return ImageStampStyle(image=_seal_appearance(authority_name, width, height))
+        side = min(width, height * (1 - TEXT_BAND))
+        return FilingStampStyle(
+            seal=_seal_appearance(authority_name, side), filing_no=filing_no, filed_on=filed_on
+        )
 
     timestamper = pki.timestamper()
     sealed = _run(

@@ -21,7 +21,7 @@ be used in a forked child.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
 
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -74,9 +74,10 @@ def sign(pdf: bytes, field_name: str, signer: SignerRequest) -> bytes:
     return pades.sign_party(pdf, field_name, signer, pki=current_pki())
 
 
-def file(pdf: bytes, authority_name: str, filing_no: str) -> bytes:
+def file(pdf: bytes, authority_name: str, filing_no: str, filed_on: date | None = None) -> bytes:
     """:func:`signing.pades.file_document` with this process's PKI."""
-    return pades.file_document(pdf, authority_name, filing_no, pki=current_pki())
+    return pades.file_document(pdf, authority_name, filing_no, pki=current_pki(),
+                               filed_on=filed_on)
 
 
 def archive_expiry(pdf: bytes) -> datetime | None:

@@ -19,6 +19,7 @@ from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import worker
+from signing.appearance import CHINA_TZ
 from signing.document import CERTIFICATION_FIELD_NAME, SEAL_FIELD_NAME
 from signing.pades import (
     ARCHIVE_TIMESTAMP_PREFIX,
@@ -200,6 +201,47 @@ def test_visible_appearances_are_drawn(
     for name in contract.party_fields:
         ink = [p for p in box_pixels(slots[name]) if max(p) < 100]
         assert len(ink) > 0.01 * slots[name].width * slots[name].height, name
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+def test_the_printed_contract_shows_the_filing(signed: SignedContract, write_pdf) -> None:
+    """The filing number and date are text on the filed PDF's seal, for pdftotext and print."""
+    path = write_pdf(signed.filed, "filed.pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    today = datetime.now(UTC).astimezone(CHINA_TZ).date()
+    assert f"备案编号：{FILING_NO}" in text.replace(" ", "")
+    assert f"备案日期：{today.year}年{today.month:02d}月{today.day:02d}日" in text.replace(" ", "")
+    before = subprocess.run(["pdftotext", str(write_pdf(signed.revisions[-1], "signed.pdf")),
+                             "-"], check=True, capture_output=True, text=True).stdout
+    assert FILING_NO not in before.replace(" ", "")  # it comes with the seal
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
+def test_no_placeholder_shows_through_the_seal(
+    signed: SignedContract, contract: Contract, tmp_path: Path
+) -> None:
+    """The template's grey "备案印章区" hint is painted over: inside the seal's box only
+    red, white and near-white remain (no mid-grey text pixels)."""
+    seal = {s.field_name: s for s in contract.slots}[SEAL_FIELD_NAME]
+
+    def seal_box(pdf: bytes, name: str) -> list[tuple[int, int, int]]:
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "144", "-f", str(seal.page), "-l", str(seal.page),
+                        "-png", "-singlefile", str(path), str(tmp_path / name)], check=True)
+        page = Image.open(tmp_path / f"{name}.png").convert("RGB")
+        k = 2  # 144 dpi
+        top = page.height - k * (seal.y + seal.height)
+        inner = (k * seal.x + 8, top + 8, k * (seal.x + seal.width) - 8,
+                 top + k * seal.height - 8)
+        return list(page.crop(inner).getdata())
+
+    def grey(pixels: list[tuple[int, int, int]]) -> int:
+        return sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) < 20 and 60 < r < 225)
+
+    assert grey(seal_box(signed.revisions[-1], "before")) > 20  # the hint is there before
+    assert grey(seal_box(signed.filed, "after")) == 0
 
 
 def test_signatures_made_days_before_filing_stay_valid(

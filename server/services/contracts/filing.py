@@ -132,8 +132,9 @@ async def seal(deps: ContractDeps, contract_id: str) -> bool:
         if contract is None or contract.filing_state != "sealing":
             return False
         pdf = await deps.files.get(contract.document_sha256)
+        filed_on = (contract.filed_at or clock.now()).astimezone(clock.CST).date()
         sealed = await deps.pool.run(worker.file, pdf, deps.settings.filing_authority_name,
-                                     contract.filing_no)
+                                     contract.filing_no, filed_on)
         async with in_transaction():
             contract = await Contract.filter(id=contract_id).select_for_update().first()
             if contract is None or contract.filing_state != "sealing":
