@@ -112,12 +112,14 @@ async def renew_one(deps: ContractDeps, contract_id: str, horizon: datetime) -> 
             return "tsa_expires_too_soon"
         digest = await deps.files.put(renewed)
         async with in_transaction():
-            contract = await Contract.filter(id=contract_id).select_for_update().first()
+            # The write comes first: it locks the row (PostgreSQL) or the database
+            # (SQLite, where a read first would fail on a concurrent commit instead
+            # of waiting), and changes nothing unless the document is still ours.
             changed = await Contract.filter(id=contract_id, document_sha256=source_sha).update(
                 document_sha256=digest, archive_expires_at=new_expires)
-            if contract is None or not changed:
+            if not changed:
                 return "raced"
-            contract.document_sha256 = digest
+            contract = await Contract.get(id=contract_id)
             await StoredDocument.create(contract_id=contract_id, stage=ARCHIVE_RENEWED_STAGE,
                                         sha256=digest, size=len(renewed))
             await announce(contract, FEED_EVENT)
