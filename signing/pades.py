@@ -14,9 +14,11 @@ Pure functions on bytes, one incremental update each, run in a process pool:
    certificate chain go into the same revision: the certificate expires in
    30 minutes, and status data from after that would prove nothing.
 3. :func:`file_document` (last party signed): the authority's seal as an
-   approval signature (B-T), then validation material for everything
-   (B-LT: certificates and OCSP responses, all produced by our own PKI,
-   nothing fetched) and a document timestamp over it all (B-LTA).
+   approval signature (B-T), its appearance printing the filing number and
+   date, then validation material for everything (B-LT: certificates, OCSP
+   responses and the root's CRL, all produced by our own PKI, nothing
+   fetched) and a document timestamp over it all (B-LTA), renewed later by
+   :func:`renew_archive_timestamp`.
 
 Speed comes from not doing work twice: keys stay loaded in the :class:`Pki`,
 the CMS space is reserved from known certificate sizes (no dry-run
@@ -423,13 +425,13 @@ def _tsa_certs(timestamper: Any) -> list[x509.Certificate]:
 
 # -- 3. filing ------------------------------------------------------------------------------
 
-_seal_cache: dict[tuple[str, int, int], EncodedImage] = {}
+_seal_cache: dict[tuple[str, int], EncodedImage] = {}
 _seal_lock = threading.Lock()
 
 
 def _seal_appearance(authority_name: str, side: float) -> EncodedImage:
     """The round seal, ``side`` points across, encoded once per authority and size."""
-    key = (authority_name, round(side), round(side))
+    key = (authority_name, round(side))
     with _seal_lock:
         cached = _seal_cache.get(key)
         if cached is None:

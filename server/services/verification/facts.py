@@ -24,7 +24,7 @@ import orjson
 
 from server.config import Settings
 from server.domain import clock
-from server.domain.contract import status_label
+from server.domain.contract import FILED_DOCUMENT_STAGES, FILED_STAGE, status_label
 from server.domain.identity import mask_name
 from server.kv import KeyValueStore
 from server.models import Contract, Party, RegistrationUnit, StoredDocument
@@ -71,10 +71,16 @@ def _time(value: datetime | None) -> str | None:
 
 
 def build(contract: Contract, parties: list[Party], unit: RegistrationUnit | None,
-          filed_doc: StoredDocument | None, authority: str) -> dict[str, Any]:
-    """The public facts of one contract, JSON-ready (times RFC 3339, +08:00)."""
+          filed_doc: StoredDocument | None, authority: str,
+          latest_doc: StoredDocument | None = None) -> dict[str, Any]:
+    """The public facts of one contract, JSON-ready (times RFC 3339, +08:00).
+
+    ``latest_doc``: the newest version of the filed document (a renewal of its
+    archive timestamp), when there is one; ``filed_doc`` the sealed original.
+    """
     sealing = contract.filing_state == "sealing"
-    filed_sha = filed_doc.sha256 if filed_doc is not None else None
+    latest_doc = latest_doc or filed_doc
+    filed_sha = latest_doc.sha256 if latest_doc is not None else None
     signatures: list[dict[str, Any]] = [
         {"kind": "party", "role": p.role, "role_label": ROLE_LABELS.get(p.role, p.role),
          "signer_masked": mask_name(p.name), "signed_at": _time(p.signed_at)}
@@ -112,7 +118,7 @@ def build(contract: Contract, parties: list[Party], unit: RegistrationUnit | Non
             for p in parties
         ],
         "signatures": signatures,
-        "document": {"sha256": filed_sha, "size": filed_doc.size if filed_doc else None,
+        "document": {"sha256": filed_sha, "size": latest_doc.size if latest_doc else None,
                      "sealed_at": _time(filed_doc.created_at) if filed_doc else None},
         "notice": NOTICE,
     }
@@ -122,9 +128,11 @@ async def _load(gate: Gate, authority: str) -> dict[str, Any]:
     contract = await Contract.get(id=gate.contract_id)
     parties = await Party.filter(contract_id=contract.id).order_by("position")
     unit = await RegistrationUnit.get_or_none(unit_no=contract.unit_id)  # type: ignore[attr-defined]
-    filed_doc = await StoredDocument.filter(contract_id=contract.id, stage="filed") \
-        .order_by("-id").first()
-    return build(contract, parties, unit, filed_doc, authority)
+    versions = await StoredDocument.filter(contract_id=contract.id,
+                                           stage__in=FILED_DOCUMENT_STAGES).order_by("id")
+    filed_doc = next((d for d in versions if d.stage == FILED_STAGE), None)
+    return build(contract, parties, unit, filed_doc, authority,
+                 versions[-1] if versions else None)
 
 
 async def load(kv: KeyValueStore, settings: Settings, gate: Gate) -> dict[str, Any]:
