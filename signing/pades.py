@@ -463,13 +463,38 @@ def archive_timestamp_expiry(pdf: bytes) -> datetime | None:
     """When the TSA certificate of the newest document timestamp expires (None: there is none).
 
     Until then the archive timestamp can be validated, and with it every
-    signature under it; before then it must be renewed.
+    signature under it; before then it must be renewed. Reads only that one
+    timestamp (fields are named ``archive-timestamp-N``), not every signature.
     """
-    reader = PdfFileReader(BytesIO(pdf))
-    stamps = [s for s in reader.embedded_signatures if s.sig_object_type == "/DocTimeStamp"]
-    if not stamps:
+    fields = _signature_fields(PdfFileReader(BytesIO(pdf)))
+    numbered = [
+        (int(name[len(ARCHIVE_TIMESTAMP_PREFIX) :]), sig_field)
+        for name, sig_field in fields.items()
+        if name.startswith(ARCHIVE_TIMESTAMP_PREFIX)
+        and name[len(ARCHIVE_TIMESTAMP_PREFIX) :].isdigit()
+        and "/V" in sig_field
+    ]
+    if not numbered:
         return None
-    return max(stamps, key=lambda s: s.signed_revision).signer_cert.not_valid_after
+    _, newest = max(numbered, key=lambda item: item[0])
+    token = cms.ContentInfo.load(newest["/V"]["/Contents"].original_bytes)
+    signed_data = token["content"]
+    sid = signed_data["signer_infos"][0]["sid"]
+    for choice in signed_data["certificates"] or ():
+        cert = choice.chosen
+        if choice.name == "certificate" and (
+            sid.name == "issuer_and_serial_number"
+            and cert.issuer_serial == _issuer_serial(sid.chosen)
+            or sid.name == "subject_key_identifier"
+            and cert.key_identifier == sid.chosen.native
+        ):
+            return cert.not_valid_after
+    raise ValueError("the newest archive timestamp does not carry its TSA certificate")
+
+
+def _issuer_serial(sid: cms.IssuerAndSerialNumber) -> bytes:
+    # the same form as asn1crypto's Certificate.issuer_serial
+    return sid["issuer"].sha256 + b":" + str(sid["serial_number"].native).encode("ascii")
 
 
 def renew_archive_timestamp(pdf: bytes, *, pki: Pki) -> bytes:

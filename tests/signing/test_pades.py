@@ -117,6 +117,15 @@ def test_filed_contract_validates_offline_from_what_it_carries(
     assert all(v.passed for v in verdicts), [v for v in verdicts if not v.passed]
 
 
+def test_archive_timestamp_expiry_is_its_tsa_certificate_expiry(
+    signed: SignedContract, pki: Pki
+) -> None:
+    from signing.pades import archive_timestamp_expiry
+
+    assert archive_timestamp_expiry(signed.filed) == pki.tsa_cert.not_valid_after
+    assert archive_timestamp_expiry(signed.revisions[-1]) is None  # not filed yet
+
+
 def test_report_is_json_and_shows_only_masked_ids(signed: SignedContract, pki: Pki) -> None:
     report = validate_document(signed.filed, pki.roots_pem())
     text = json.dumps(report.to_dict(), ensure_ascii=False)
