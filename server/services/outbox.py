@@ -21,6 +21,7 @@ WEBHOOK_TYPES = {
     "accepted": "contract.accepted",
     "registered": "contract.registered",
     "revoked": "contract.revoked",
+    "document_renewed": "contract.document_renewed",
 }
 
 
