@@ -74,6 +74,35 @@ def _url(env: Mapping[str, str], name: str, default: str | None,
     return raw
 
 
+def _oid(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    arcs = raw.split(".")
+    if len(arcs) < 2 or not all(a.isdigit() for a in arcs) or arcs[0] not in ("0", "1", "2"):
+        raise ConfigError(f"{name}: expected a dotted object identifier like 1.2.156.1, got {raw!r}")
+    return raw
+
+
+def read_certificates(path: str) -> tuple[bytes, ...]:
+    """The DER certificates in a PEM (one or more) or DER file."""
+    from asn1crypto import pem, x509
+
+    data = Path(path).read_bytes()
+    if pem.detect(data):
+        blocks = [der for kind, _, der in pem.unarmor(data, multiple=True)
+                  if kind == "CERTIFICATE"]
+    else:
+        blocks = [data]
+    out = []
+    for block in blocks:
+        x509.Certificate.load(block).native  # parse now: fail at start, not at first signature
+        out.append(block)
+    if not out:
+        raise ValueError("no certificate in the file")
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the process reads from its environment, validated."""
@@ -137,6 +166,10 @@ class Settings:
     invitation_ttl_s: int = 7 * 24 * 3600
     filing_authority_name: str = "咸宁市住房和城乡建设局"
     tsa_url: str | None = None
+    # The external TSA's trust anchor (its CA certificate, PEM or DER), its policy, its timeout
+    tsa_ca_file: str | None = None
+    tsa_policy_oid: str | None = None
+    tsa_timeout_s: int = 10
     # PKCS#11 for the CA and seal keys (production)
     pkcs11_module: str | None = None
     pkcs11_token_label: str | None = None
@@ -250,6 +283,9 @@ class Settings:
             invitation_ttl_s=_int(env, "INVITATION_TTL_S", 7 * 24 * 3600, minimum=60),
             filing_authority_name=env.get("FILING_AUTHORITY_NAME") or "咸宁市住房和城乡建设局",
             tsa_url=_url(env, "TSA_URL", None, ("http", "https")),
+            tsa_ca_file=env.get("TSA_CA_FILE") or None,
+            tsa_policy_oid=_oid(env, "TSA_POLICY_OID"),
+            tsa_timeout_s=_int(env, "TSA_TIMEOUT_S", 10, minimum=1, maximum=120),
             pkcs11_module=env.get("PKCS11_MODULE") or None,
             pkcs11_token_label=env.get("PKCS11_TOKEN_LABEL") or None,
             pkcs11_pin=env.get("PKCS11_PIN") or None,
@@ -283,6 +319,18 @@ class Settings:
                 raise ConfigError("CRASH_POINT: a test hook, refused when APP_ENV=production")
             if not self.public_base_url.startswith("https://"):
                 raise ConfigError("PUBLIC_BASE_URL: must be https:// when APP_ENV=production")
+            if not self.tsa_url:
+                raise ConfigError("TSA_URL: required when APP_ENV=production (an external "
+                                  "trusted timestamp authority; the in-process TSA is refused)")
+        if self.tsa_url:
+            if not self.tsa_ca_file:
+                raise ConfigError("TSA_CA_FILE: TSA_URL needs the TSA's trust anchor "
+                                  "(its CA certificate file, PEM or DER)")
+            try:
+                read_certificates(self.tsa_ca_file)
+            except (OSError, ValueError, TypeError) as exc:
+                raise ConfigError(f"TSA_CA_FILE: cannot read a certificate from "
+                                  f"{self.tsa_ca_file!r} ({type(exc).__name__})") from None
         if self.pkcs11_module and not (self.pkcs11_token_label and self.pkcs11_pin):
             raise ConfigError("PKCS11_TOKEN_LABEL: PKCS11_MODULE needs PKCS11_TOKEN_LABEL and "
                               "PKCS11_PIN")

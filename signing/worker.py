@@ -34,12 +34,15 @@ from signing.validation import ValidationReport, validate_document
 
 __all__ = [
     "SignerRequest",
+    "crl_der",
     "current_pki",
     "file",
     "init_worker",
+    "ocsp_response",
     "prepare",
     "revocation_data",
     "sign",
+    "tsa_response",
     "validate",
 ]
 
@@ -77,6 +80,21 @@ def file(pdf: bytes, authority_name: str, filing_no: str) -> bytes:
     return pades.file_document(pdf, authority_name, filing_no, pki=current_pki())
 
 
+def ocsp_response(request_der: bytes) -> bytes:
+    """The ``/pki/ocsp`` answer, signed here: never on the event loop."""
+    return current_pki().ocsp_response(request_der)
+
+
+def crl_der(ca: str) -> bytes:
+    """The ``/pki/crl/{ca}.crl`` CRL (KeyError: no such CA)."""
+    return current_pki().crl_der(ca)
+
+
+def tsa_response(request_der: bytes) -> bytes:
+    """The ``/pki/tsa`` answer (RuntimeError when an external TSA is configured)."""
+    return current_pki().tsa_response(request_der)
+
+
 def revocation_data(pdf: bytes) -> list[bytes]:
     """Current OCSP responses (DER) for our unexpired certificates in ``pdf``.
 
@@ -99,4 +117,4 @@ def validate(pdf: bytes, at: datetime | None = None) -> ValidationReport:
     pki = current_pki()
     current = at is None or at >= pki.clock()
     status = revocation_data(pdf) if current else []
-    return validate_document(pdf, pki.roots_pem(), revocation_data=status, at=at)
+    return validate_document(pdf, pki.validation_roots(), revocation_data=status, at=at)

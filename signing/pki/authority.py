@@ -88,6 +88,13 @@ class PkiSettings:
         so that rotating the key-file passphrase does not change the hashes.
     :param tsa_url:
         An external RFC 3161 TSA to use instead of the in-process one.
+    :param tsa_trust_anchors:
+        DER certificates the external TSA's tokens must chain to.
+    :param tsa_policy_oid:
+        The TSA policy: what the in-process TSA issues under, and what the
+        client asks an external TSA for (reqPolicy) and requires in its
+        tokens. None: ``certs/pki.toml``'s for the in-process TSA, the
+        external TSA's default policy otherwise.
     """
 
     data_dir: Path
@@ -97,6 +104,9 @@ class PkiSettings:
     pkcs11: Pkcs11Settings | None = field(default=None, repr=False)
     id_hash_key: bytes | None = field(default=None, repr=False)
     tsa_url: str | None = None
+    tsa_trust_anchors: tuple[bytes, ...] = ()
+    tsa_policy_oid: str | None = None
+    tsa_timeout_s: float = 10
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,9 @@ class Pki:
         id_hash_key: bytes,
         serial_key: bytes,
         tsa_url: str | None = None,
+        tsa_trust_anchors: tuple[bytes, ...] = (),
+        tsa_policy_oid: str | None = None,
+        tsa_timeout_s: float = 10,
         pkcs11_session: Any = None,
         clock: Callable[[], datetime] = _utc_now,
         key_files: FileKeyStore,
@@ -137,6 +150,9 @@ class Pki:
         self._id_hash_key = id_hash_key
         self._tagger = SerialTagger(serial_key)
         self._tsa_url = tsa_url
+        self._tsa_trust_anchors = [x509.Certificate.load(c) for c in tsa_trust_anchors]
+        self._tsa_policy_oid = tsa_policy_oid
+        self._tsa_timeout_s = tsa_timeout_s
         self._pkcs11_session = pkcs11_session
         self.clock = clock
         self.revocations = RevocationStore(data_dir / "revoked.json")
@@ -167,6 +183,9 @@ class Pki:
         pkcs11: Pkcs11Settings | None = None,
         id_hash_key: bytes | None = None,
         tsa_url: str | None = None,
+        tsa_trust_anchors: tuple[bytes, ...] = (),
+        tsa_policy_oid: str | None = None,
+        tsa_timeout_s: float = 10,
         clock: Callable[[], datetime] = _utc_now,
     ) -> Pki:
         """Open the PKI in ``data_dir``, generating keys and certificates on first use.
@@ -208,6 +227,9 @@ class Pki:
             id_hash_key=id_hash_key or _derive(passphrase, b"signer id hash"),
             serial_key=serial_key,
             tsa_url=tsa_url,
+            tsa_trust_anchors=tsa_trust_anchors,
+            tsa_policy_oid=tsa_policy_oid,
+            tsa_timeout_s=tsa_timeout_s,
             pkcs11_session=session,
             clock=clock,
             key_files=file_store,
@@ -223,6 +245,9 @@ class Pki:
             pkcs11=settings.pkcs11,
             id_hash_key=settings.id_hash_key,
             tsa_url=settings.tsa_url,
+            tsa_trust_anchors=settings.tsa_trust_anchors,
+            tsa_policy_oid=settings.tsa_policy_oid,
+            tsa_timeout_s=settings.tsa_timeout_s,
         )
 
     # -- URLs and certificates --------------------------------------------
@@ -272,6 +297,11 @@ class Pki:
 
     def trust_roots(self) -> list[x509.Certificate]:
         return [self.root_cert]
+
+    def validation_roots(self) -> list[x509.Certificate]:
+        """What a validator of our documents trusts: our root, and the external
+        TSA's anchor when timestamps come from one."""
+        return [self.root_cert, *self._tsa_trust_anchors]
 
     # -- parties -----------------------------------------------------------
 
@@ -340,12 +370,19 @@ class Pki:
         """The TSA client: external by URL if configured, in-process otherwise."""
         if self._timestamper is None:
             if self._tsa_url:
-                self._timestamper = external_timestamper(self._tsa_url)
+                if not self._tsa_trust_anchors:
+                    raise ValueError("an external TSA needs its trust anchor (TSA_CA_FILE)")
+                self._timestamper = external_timestamper(
+                    self._tsa_url,
+                    trust_anchors=self._tsa_trust_anchors,
+                    policy_oid=self._tsa_policy_oid,
+                    timeout=self._tsa_timeout_s,
+                )
             else:
                 self._timestamper = LocalTimeStamper(
                     self.tsa_cert,
                     self._keys["tsa"],
-                    policy_oid=self.config.tsa_policy_oid,
+                    policy_oid=self._tsa_policy_oid or self.config.tsa_policy_oid,
                     digest=self.config.digest_algorithm,
                     # late-bound: replacing pki.clock (tests) also moves the TSA's time
                     clock=lambda: self.clock(),

@@ -334,7 +334,7 @@ def test_tsa_answers_rfc3161_requests(pki: Pki) -> None:
     bad = core.Sequence.load(pki.tsa_response(b"not a request"))
     status = tsp.PKIStatusInfo.load(bad[0].dump())
     assert status["status"].native == "rejection"
-    assert status["fail_info"].native == {"bad_request"}
+    assert status["fail_info"].native == {"bad_data_format"}
 
 
 # -- encodings ---------------------------------------------------------------------------------
