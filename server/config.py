@@ -80,7 +80,8 @@ def _oid(env: Mapping[str, str], name: str) -> str | None:
         return None
     arcs = raw.split(".")
     if len(arcs) < 2 or not all(a.isdigit() for a in arcs) or arcs[0] not in ("0", "1", "2"):
-        raise ConfigError(f"{name}: expected a dotted object identifier like 1.2.156.1, got {raw!r}")
+        raise ConfigError(f"{name}: expected a dotted object identifier like 1.2.156.1, "
+                          f"got {raw!r}")
     return raw
 
 
@@ -96,7 +97,7 @@ def read_certificates(path: str) -> tuple[bytes, ...]:
         blocks = [data]
     out = []
     for block in blocks:
-        x509.Certificate.load(block).native  # parse now: fail at start, not at first signature
+        _ = x509.Certificate.load(block).native  # parse now: fail at start, not at signing
         out.append(block)
     if not out:
         raise ValueError("no certificate in the file")

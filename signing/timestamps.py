@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from asn1crypto import algos, cms, core, tsp, x509
 from cryptography.hazmat.primitives import hashes
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError, handle_tsp_response
 
 from signing.keys import SigningKey
 from signing.pki import der
@@ -147,7 +147,7 @@ class LocalTimeStamper(TimeStamper):
         try:
             request = tsp.TimeStampReq.load(request_der)
             # asn1crypto parses lazily: .native forces the whole request now
-            request.native
+            _ = request.native
             if len(request.dump()) != len(request_der):
                 return "bad_data_format", "trailing data after the request"
             if request["version"].native != "v1":
@@ -160,7 +160,8 @@ class LocalTimeStamper(TimeStamper):
         if algorithm not in _DIGESTS:
             return "bad_alg", f"unsupported hash algorithm {algorithm}"
         if len(hashed) != _DIGEST_SIZES[algorithm]:
-            return "bad_data_format", f"{algorithm} imprint must be {_DIGEST_SIZES[algorithm]} bytes"
+            size = _DIGEST_SIZES[algorithm]
+            return "bad_data_format", f"{algorithm} imprint must be {size} bytes"
         policy = request["req_policy"]
         if policy.native is not None and policy.dotted != self.policy_oid:
             return "unaccepted_policy", f"this TSA issues under policy {self.policy_oid} only"
@@ -234,12 +235,30 @@ class ExternalTimeStamper(HTTPTimeStamper):
         return nonce, request
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        nonce, request = self.request_cms(message_digest, md_algorithm)
         try:
-            token = await super().async_timestamp(message_digest, md_algorithm)
+            raw = (await self.async_request_tsa_response(request)).dump()
         except (TimestampRequestError, OSError, ValueError) as exc:
             cause = exc.__cause__ or exc
             raise TimestampUnavailable(
                 f"timestamp service {self.url}: {type(cause).__name__}: {cause}"
+            ) from None
+        try:
+            # the status alone first: asn1crypto cannot load a token-less rejection
+            status = tsp.PKIStatusInfo.load(core.Sequence.load(raw)[0].dump())
+            granted = status["status"].native in ("granted", "granted_with_mods")
+            if not granted:
+                fail_info = ", ".join(sorted(status["fail_info"].native or ()))
+                text = "; ".join(status["status_string"].native or ())
+                raise TimestampUnavailable(
+                    f"timestamp service {self.url} refused: {fail_info} {text}".strip()
+                )
+            token = handle_tsp_response(tsp.TimeStampResp.load(raw), nonce)
+        except TimestampUnavailable:
+            raise
+        except (TimestampRequestError, ValueError, TypeError, KeyError) as exc:
+            raise TimestampUnavailable(
+                f"timestamp service {self.url}: unusable answer: {exc}"
             ) from None
         await self._check(token, message_digest, md_algorithm)
         return token

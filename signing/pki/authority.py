@@ -63,7 +63,6 @@ from signing.pki.crl import build_crl
 from signing.pki.identity import id_hash, signer_subject
 from signing.pki.ocsp import KnownCert, OcspAuthority, Responder, build_response, respond
 from signing.pki.revocation import RevocationStore
-from signing.timestamps import LocalTimeStamper, external_timestamper
 
 __all__ = ["CA_NAMES", "ROLES", "IssuedSigner", "Pki", "PkiSettings"]
 
@@ -368,6 +367,9 @@ class Pki:
 
     def timestamper(self) -> TimeStamper:
         """The TSA client: external by URL if configured, in-process otherwise."""
+        # imported here: signing.timestamps builds on signing.pki's encoders
+        from signing.timestamps import LocalTimeStamper, external_timestamper
+
         if self._timestamper is None:
             if self._tsa_url:
                 if not self._tsa_trust_anchors:
@@ -391,6 +393,8 @@ class Pki:
 
     def tsa_response(self, request_der: bytes) -> bytes:
         """RFC 3161 over HTTP (``/pki/tsa``) from the in-process TSA."""
+        from signing.timestamps import LocalTimeStamper
+
         tsa = self.timestamper()
         if not isinstance(tsa, LocalTimeStamper):
             raise RuntimeError("an external TSA is configured; it serves its own requests")
