@@ -513,3 +513,48 @@ def file_document(
         )
     )
     return add_archive_timestamp(sealed, pki=pki)
+
+
+# -- the evidence report ------------------------------------------------------------------------
+
+
+def seal_report(pdf: bytes, *, pki: Pki, reason: str = "平台出具证据报告") -> bytes:
+    """Certify a report the platform issues (no changes allowed), then make it B-LTA.
+
+    The platform's certification signature (B-T, with the OCSP responses for
+    its chain in the same revision), then validation data and a document
+    timestamp over everything (:func:`add_archive_timestamp`): the report can
+    be checked years later without this service, like a filed contract.
+    """
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    append_signature_field(
+        writer,
+        SigFieldSpec(
+            sig_field_name=CERTIFICATION_FIELD_NAME,
+            on_page=0,
+            invis_sig_settings=InvisSigSettings(set_print_flag=True),
+        ),
+    )
+    out = BytesIO()
+    writer.write(out)
+    signer = pki.platform_signer()
+    meta = PdfSignatureMetadata(
+        field_name=CERTIFICATION_FIELD_NAME,
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm=pki.config.digest_algorithm,
+        reason=reason,
+    )
+    timestamper = pki.timestamper()
+    certified = _run(
+        _sign(
+            out.getvalue(),
+            meta,
+            signer,
+            timestamper=timestamper,
+            reserve=_reserve([pki.platform_cert], timestamper, signer=signer),
+            evidence=Evidence.collect(pki, [pki.platform_cert, *_tsa_certs(timestamper)]),
+        )
+    )
+    return add_archive_timestamp(certified, pki=pki)

@@ -28,6 +28,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import appearance, pades
 from signing.document import SignatureSlot
+from signing.evidence_report import EvidenceReport, build_report
 from signing.pades import SignerRequest
 from signing.pki import Pki, PkiSettings
 from signing.validation import ValidationReport, validate_document
@@ -36,6 +37,7 @@ __all__ = [
     "SignerRequest",
     "crl_der",
     "current_pki",
+    "evidence_report",
     "file",
     "init_worker",
     "ocsp_response",
@@ -78,6 +80,12 @@ def sign(pdf: bytes, field_name: str, signer: SignerRequest) -> bytes:
 def file(pdf: bytes, authority_name: str, filing_no: str) -> bytes:
     """:func:`signing.pades.file_document` with this process's PKI."""
     return pades.file_document(pdf, authority_name, filing_no, pki=current_pki())
+
+
+def evidence_report(report: EvidenceReport, pdf: bytes | None,
+                    font_dirs: list[str] | None = None) -> bytes:
+    """:func:`signing.evidence_report.build_report` with this process's PKI."""
+    return build_report(report, pdf, font_dirs, pki=current_pki())
 
 
 def ocsp_response(request_der: bytes) -> bytes:
