@@ -79,6 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
         owner.requests += 1
         if owner.delay_s:
             time.sleep(owner.delay_s)
+        if owner.budget is not None:
+            if owner.budget <= 0:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            owner.budget -= 1
         with tempfile.NamedTemporaryFile(dir=owner.work, suffix=".tsq") as query, \
                 tempfile.NamedTemporaryFile(dir=owner.work, suffix=".tsr") as reply:
             query.write(body)
@@ -109,6 +116,8 @@ class ExternalTsa:
         self.ca_pem = work / "ca.pem"
         self.lock = threading.Lock()
         self.delay_s = 0.0
+        # requests still answered before it starts failing with 503 (None: no limit)
+        self.budget: int | None = None
         self.requests = 0
         self._server: _Server | None = None
         self.port = 0

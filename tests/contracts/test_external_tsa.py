@@ -223,3 +223,38 @@ def test_freezing_without_the_tsa_fails_clearly_and_can_be_retried(
     done = s.expect(tsa_api.post(f"/api/v1/contracts/{draft['id']}/confirm",
                                  json={"version": view["version"]}, headers=buyer.headers), 200)
     assert done["status"] == "signing"
+
+
+def test_a_seal_the_tsa_could_not_timestamp_is_finished_later(
+        tsa_server, tsa_api, external_tsa) -> None:
+    """The last signature is timestamped, then the TSA fails: the contract is filed (the
+    number is drawn and announced), the seal waits and is applied by the background task
+    once the TSA answers again, never with a local time."""
+    import time
+
+    sale = s.sale_in_signing(tsa_server, tsa_api)
+    seller, buyer = sale.sellers[0], sale.buyers[0]
+    s.expect(s.sign(tsa_api, sale.contract_id, seller), 201)
+    fv = flows.passed_verification(tsa_api, buyer.token, "sign", sale.contract_id)
+    external_tsa.budget = 1  # the buyer's signature timestamp, then nothing
+    try:
+        view = s.expect(tsa_api.post(
+            f"/api/v1/contracts/{sale.contract_id}/signatures",
+            json={"face_verification_id": fv, "signature_image": s.signature_png()},
+            headers=buyer.headers), 201)
+    finally:
+        external_tsa.budget = None
+    assert view["status"] == "filed" and view["filing_state"] == "sealing"
+    resp = tsa_api.get(f"/registry/v1/contracts/{view['filing_no']}/document.pdf",
+                       headers=sale.client.headers)
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "document_sealing"
+    deadline = time.monotonic() + 90  # the background task retries every 30 s
+    while view["filing_state"] != "done" and time.monotonic() < deadline:
+        time.sleep(1)
+        view = s.expect(tsa_api.get(f"/api/v1/contracts/{sale.contract_id}",
+                                    headers=buyer.headers), 200)
+    assert view["filing_state"] == "done"
+    pdf = tsa_api.get(f"/registry/v1/contracts/{view['filing_no']}/document.pdf",
+                      headers=sale.client.headers).content
+    assert set(_timestamp_signers(pdf)) == {"Test Time-Stamping Authority"}
+    assert len(_timestamp_signers(pdf)) == 5
