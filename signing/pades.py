@@ -313,6 +313,18 @@ def prepare_for_signing(
                 box=box,  # type: ignore[arg-type]
             ),
         )
+    return _certify(writer, pki=pki, permissions=MDPPerm.FILL_FORMS, reason=reason)
+
+
+def _certify(
+    writer: IncrementalPdfFileWriter,
+    *,
+    pki: Pki,
+    permissions: MDPPerm,
+    reason: str,
+    evidence: Evidence | None = None,
+) -> bytes:
+    """Add the (invisible) certification field and certify with the platform key."""
     append_signature_field(
         writer,
         SigFieldSpec(
@@ -327,7 +339,7 @@ def prepare_for_signing(
     meta = PdfSignatureMetadata(
         field_name=CERTIFICATION_FIELD_NAME,
         certify=True,
-        docmdp_permissions=MDPPerm.FILL_FORMS,
+        docmdp_permissions=permissions,
         subfilter=SigSeedSubFilter.PADES,
         md_algorithm=pki.config.digest_algorithm,
         reason=reason,
@@ -340,6 +352,7 @@ def prepare_for_signing(
             signer,
             timestamper=timestamper,
             reserve=_reserve([pki.platform_cert], timestamper, signer=signer),
+            evidence=evidence,
         )
     )
 
@@ -526,35 +539,11 @@ def seal_report(pdf: bytes, *, pki: Pki, reason: str = "平台出具证据报告
     timestamp over everything (:func:`add_archive_timestamp`): the report can
     be checked years later without this service, like a filed contract.
     """
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    append_signature_field(
-        writer,
-        SigFieldSpec(
-            sig_field_name=CERTIFICATION_FIELD_NAME,
-            on_page=0,
-            invis_sig_settings=InvisSigSettings(set_print_flag=True),
-        ),
-    )
-    out = BytesIO()
-    writer.write(out)
-    signer = pki.platform_signer()
-    meta = PdfSignatureMetadata(
-        field_name=CERTIFICATION_FIELD_NAME,
-        certify=True,
-        docmdp_permissions=MDPPerm.NO_CHANGES,
-        subfilter=SigSeedSubFilter.PADES,
-        md_algorithm=pki.config.digest_algorithm,
+    certified = _certify(
+        IncrementalPdfFileWriter(BytesIO(pdf)),
+        pki=pki,
+        permissions=MDPPerm.NO_CHANGES,
         reason=reason,
-    )
-    timestamper = pki.timestamper()
-    certified = _run(
-        _sign(
-            out.getvalue(),
-            meta,
-            signer,
-            timestamper=timestamper,
-            reserve=_reserve([pki.platform_cert], timestamper, signer=signer),
-            evidence=Evidence.collect(pki, [pki.platform_cert, *_tsa_certs(timestamper)]),
-        )
+        evidence=Evidence.collect(pki, [pki.platform_cert, *_tsa_certs(pki.timestamper())]),
     )
     return add_archive_timestamp(certified, pki=pki)

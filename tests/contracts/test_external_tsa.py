@@ -107,11 +107,8 @@ def tsa_server(backend, external_tsa: ExternalTsa,
     env = backend.new_database_env(tmp_path_factory.mktemp("tsa-data"))
     env.update(TSA_URL=external_tsa.url, TSA_CA_FILE=str(external_tsa.ca_pem),
                TSA_POLICY_OID=DEFAULT_POLICY, TSA_TIMEOUT_S="2")
-    server = LiveServer(env)
-    server.migrate()
-    server.start()
-    yield server
-    server.stop()
+    with LiveServer(env).serving() as server:
+        yield server
 
 
 @pytest.fixture()
