@@ -114,6 +114,7 @@ class ExternalTsa:
         self.work = work
         self.config = make_tsa_pki(work)
         self.ca_pem = work / "ca.pem"
+        self.tsa_pem = work / "tsa.pem"
         self.lock = threading.Lock()
         self.delay_s = 0.0
         # requests still answered before it starts failing with 503 (None: no limit)

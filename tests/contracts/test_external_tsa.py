@@ -20,6 +20,7 @@ from tests import flows
 from tests import sale as s
 from tests.external_tsa import DEFAULT_POLICY, OTHER_POLICY, ExternalTsa, make_tsa_pki
 from tests.live import LiveServer, free_port
+from tests.verify.conftest import code_and_token
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,10 @@ def test_a_slow_tsa_is_no_timestamp(external_tsa: ExternalTsa) -> None:
 def tsa_server(backend, external_tsa: ExternalTsa,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     env = backend.new_database_env(tmp_path_factory.mktemp("tsa-data"))
-    env.update(TSA_URL=external_tsa.url, TSA_CA_FILE=str(external_tsa.ca_pem),
+    # the TSA's own certificate trusted directly, as trusted lists do, and its CA
+    anchors = external_tsa.work / "trust.pem"
+    anchors.write_bytes(external_tsa.tsa_pem.read_bytes() + external_tsa.ca_pem.read_bytes())
+    env.update(TSA_URL=external_tsa.url, TSA_CA_FILE=str(anchors),
                TSA_POLICY_OID=DEFAULT_POLICY, TSA_TIMEOUT_S="2")
     with LiveServer(env).serving() as server:
         yield server
@@ -150,6 +154,12 @@ def test_a_sale_is_timestamped_by_the_external_tsa(tsa_server, tsa_api, external
     assert len(signers) == 5
     assert set(signers) == {"Test Time-Stamping Authority"}
     assert external_tsa.requests - before >= 5
+    # the public upload check trusts the external TSA through its configured anchor
+    code, token = code_and_token(view["verification_url"])
+    check = s.expect(tsa_api.post(f"/api/v1/verify/{code}/document?t={token}", content=pdf,
+                                  headers={"Content-Type": "application/pdf"}), 200)
+    assert check["identical"] is True
+    assert check["signatures_valid"] is True, check
     # the in-process TSA is not offered when an external one is configured
     resp = tsa_api.post("/pki/tsa", content=b"\x30\x00")
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "external_tsa"
