@@ -50,10 +50,11 @@ from tests.samples import sample_contract_document  # noqa: E402
 def _facts() -> EvidenceReport:
     now = datetime.now(UTC).replace(microsecond=0)
     hexes = [f"{n:064x}" for n in range(1, 40)]
+    certificate_no = "鄂(2024)咸宁市不动产权第8696713号"
     return EvidenceReport(
         contract_id="c0ffee00c0ffee00", contract_no="WQ4212022026120100001",
         filing_no="4212022026000001", filing_authority="咸宁市住房和城乡建设局",
-        status_label="已备案", certificate_no="鄂(2024)咸宁市不动产权第8696713号",
+        status_label="已备案", certificate_no=certificate_no,
         house_location="咸宁市咸安区温泉花园3栋2单元1202室",
         current_document_sha256=hexes[0],
         parties=(Signer("party-a", "出卖人", "王*国", "4212**********1234"),
@@ -63,7 +64,7 @@ def _facts() -> EvidenceReport:
                                      "文件：0123456789abcdef…；服务商：sandbox", hexes[n],
                                      hexes[n - 1]) for n in range(1, 18)),
         chain=ChainCheck(True, 17),
-        house_checks=tuple(HouseCheckEntry(f"check{n}", now, "备案", "鄂(2024)咸宁市不动产权第8696713号",
+        house_checks=tuple(HouseCheckEntry(f"check{n}", now, "备案", certificate_no,
                                            ("王*国", "李*英"), ("周*",), None, True, True, (),
                                            "v3-r2") for n in range(4)),
         face_verifications=tuple(FaceEvidence(f"fv_{n:024x}", "王*国", "4212**********1234",
