@@ -165,7 +165,9 @@ def test_report_lists_every_document_version(live_server, evidence: Evidence) ->
 def test_report_is_pdfa_and_sealed_b_lta_for_pyhanko(evidence: Evidence) -> None:
     from signing.validation import validate_document
 
-    assert b"pdfaid:part" in evidence.report
+    # PDF/A-2b as rendered (typst), declared in the XMP of every revision since
+    assert re.search(rb'pdfaid:part(="2"|>2<)', evidence.report)
+    assert re.search(rb'pdfaid:conformance(="B"|>B<)', evidence.report)
     report = validate_document(evidence.report, evidence.roots)
     assert report.valid, report.to_dict()
     assert report.certified

@@ -235,3 +235,18 @@ def test_malformed_ocsp_requests_get_an_ocsp_answer(live_server, tsa: Tsa, metho
     answer.write_bytes(resp.content)
     out = _openssl("ocsp", "-respin", answer, "-resp_text", "-noverify", check=False)
     assert "malformedrequest (1)" in out.lower()
+
+
+def test_crls_verify_with_openssl(live_server, tsa: Tsa) -> None:
+    for ca in ("root", "issuing"):
+        crl = tsa.work / f"{ca}.crl"
+        crl.write_bytes(httpx.get(f"{live_server.base_url}/pki/crl/{ca}.crl").content)
+        cert = tsa.work / f"{ca}.cer"
+        cert.write_bytes(httpx.get(f"{live_server.base_url}/pki/ca/{ca}.cer").content)
+        chain = tsa.work / f"{ca}-chain.pem"
+        chain.write_text(tsa.roots.read_text()
+                         + _openssl("x509", "-inform", "DER", "-in", cert))
+        out = _openssl("crl", "-inform", "DER", "-in", crl, "-CAfile", chain, "-noout")
+        assert "verify OK" in out
+    resp = httpx.get(f"{live_server.base_url}/pki/crl/nope.crl")
+    assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
