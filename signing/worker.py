@@ -23,15 +23,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import appearance, pades
 from signing.document import SignatureSlot
-from signing.evidence_report import EvidenceReport, build_report
 from signing.pades import SignerRequest
 from signing.pki import Pki, PkiSettings
 from signing.validation import ValidationReport, validate_document
+
+if TYPE_CHECKING:
+    from signing.evidence_report import EvidenceReport
 
 __all__ = [
     "SignerRequest",
@@ -85,6 +88,9 @@ def file(pdf: bytes, authority_name: str, filing_no: str) -> bytes:
 def evidence_report(report: EvidenceReport, pdf: bytes | None,
                     font_dirs: list[str] | None = None) -> bytes:
     """:func:`signing.evidence_report.build_report` with this process's PKI."""
+    # imported on first use: it loads typst, which a worker that never renders need not
+    from signing.evidence_report import build_report
+
     return build_report(report, pdf, font_dirs, pki=current_pki())
 
 
