@@ -13,6 +13,7 @@ from server.http.render import json
 from server.services.contracts import (
     confirmation,
     drafting,
+    evidence,
     filing,
     invitations,
     queries,
@@ -115,9 +116,22 @@ async def contract_timeline(request: Request, contract_id: str) -> HTTPResponse:
 @authenticated
 async def document(request: Request, contract_id: str) -> HTTPResponse:
     pdf, sha = await queries.document(_deps(request), request.ctx.user_id, contract_id)
+    return _private_pdf(pdf, sha)
+
+
+def _private_pdf(pdf: bytes, sha: str, **headers: str) -> HTTPResponse:
     return raw(pdf, content_type="application/pdf",
                headers={"ETag": f'"{sha}"', "X-Content-SHA256": sha,
-                        "Cache-Control": "private, no-store"})
+                        "Cache-Control": "private, no-store", **headers})
+
+
+@bp.get("/contracts/<contract_id:str>/evidence.pdf")
+@openapi.summary("The evidence report (证据报告): a sealed PDF/A of everything that happened")
+@authenticated
+async def evidence_report(request: Request, contract_id: str) -> HTTPResponse:
+    pdf, sha = await evidence.for_party(_deps(request), request.ctx.user_id, contract_id)
+    return _private_pdf(pdf, sha, **{"Content-Disposition":
+                                     'attachment; filename="evidence.pdf"'})
 
 
 @bp.get("/contracts/<contract_id:str>/pages/<page:str>")

@@ -82,6 +82,34 @@ def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
     if not path.is_file():
         raise ConfigError(f"{name}: no such file: {raw}")
     return path
+def _oid(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    arcs = raw.split(".")
+    if len(arcs) < 2 or not all(a.isdigit() for a in arcs) or arcs[0] not in ("0", "1", "2"):
+        raise ConfigError(f"{name}: expected a dotted object identifier like 1.2.156.1, "
+                          f"got {raw!r}")
+    return raw
+
+
+def read_certificates(path: str) -> tuple[bytes, ...]:
+    """The DER certificates in a PEM (one or more) or DER file."""
+    from asn1crypto import pem, x509
+
+    data = Path(path).read_bytes()
+    if pem.detect(data):
+        blocks = [der for kind, _, der in pem.unarmor(data, multiple=True)
+                  if kind == "CERTIFICATE"]
+    else:
+        blocks = [data]
+    out = []
+    for block in blocks:
+        _ = x509.Certificate.load(block).native  # parse now: fail at start, not at signing
+        out.append(block)
+    if not out:
+        raise ValueError("no certificate in the file")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -153,6 +181,10 @@ class Settings:
     # and how often the background job looks (0 = never; the CLI still works)
     archive_renew_within_days: int = 180
     archive_renew_interval_s: int = 6 * 3600
+    # The external TSA's trust anchor (its CA certificate, PEM or DER), its policy, its timeout
+    tsa_ca_file: str | None = None
+    tsa_policy_oid: str | None = None
+    tsa_timeout_s: int = 10
     # PKCS#11 for the CA and seal keys (production)
     pkcs11_module: str | None = None
     pkcs11_token_label: str | None = None
@@ -270,6 +302,9 @@ class Settings:
             archive_renew_within_days=_int(env, "ARCHIVE_RENEW_WITHIN_DAYS", 180, minimum=1,
                                            maximum=3650),
             archive_renew_interval_s=_int(env, "ARCHIVE_RENEW_INTERVAL_S", 6 * 3600, minimum=0),
+            tsa_ca_file=env.get("TSA_CA_FILE") or None,
+            tsa_policy_oid=_oid(env, "TSA_POLICY_OID"),
+            tsa_timeout_s=_int(env, "TSA_TIMEOUT_S", 10, minimum=1, maximum=120),
             pkcs11_module=env.get("PKCS11_MODULE") or None,
             pkcs11_token_label=env.get("PKCS11_TOKEN_LABEL") or None,
             pkcs11_pin=env.get("PKCS11_PIN") or None,
@@ -303,6 +338,18 @@ class Settings:
                 raise ConfigError("CRASH_POINT: a test hook, refused when APP_ENV=production")
             if not self.public_base_url.startswith("https://"):
                 raise ConfigError("PUBLIC_BASE_URL: must be https:// when APP_ENV=production")
+            if not self.tsa_url:
+                raise ConfigError("TSA_URL: required when APP_ENV=production (an external "
+                                  "trusted timestamp authority; the in-process TSA is refused)")
+        if self.tsa_url:
+            if not self.tsa_ca_file:
+                raise ConfigError("TSA_CA_FILE: TSA_URL needs the TSA's trust anchor "
+                                  "(its CA certificate file, PEM or DER)")
+            try:
+                read_certificates(self.tsa_ca_file)
+            except (OSError, ValueError, TypeError) as exc:
+                raise ConfigError(f"TSA_CA_FILE: cannot read a certificate from "
+                                  f"{self.tsa_ca_file!r} ({type(exc).__name__})") from None
         if self.pkcs11_module and not (self.pkcs11_token_label and self.pkcs11_pin):
             raise ConfigError("PKCS11_TOKEN_LABEL: PKCS11_MODULE needs PKCS11_TOKEN_LABEL and "
                               "PKCS11_PIN")

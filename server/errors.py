@@ -119,3 +119,13 @@ class ServiceUnavailable(ApiError):
     status = 503
     code = "service_unavailable"
     message = "服务暂不可用"
+
+
+class TimestampServiceDown(ServiceUnavailable):
+    """The trusted timestamp authority did not give a usable token: nothing was signed."""
+
+    code = "timestamp_unavailable"
+    message = "可信时间戳服务暂不可用，未作任何更改，请稍后重试"
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "30"})

@@ -334,6 +334,18 @@ def prepare_for_signing(
                 box=box,  # type: ignore[arg-type]
             ),
         )
+    return _certify(writer, pki=pki, permissions=MDPPerm.FILL_FORMS, reason=reason)
+
+
+def _certify(
+    writer: IncrementalPdfFileWriter,
+    *,
+    pki: Pki,
+    permissions: MDPPerm,
+    reason: str,
+    evidence: Evidence | None = None,
+) -> bytes:
+    """Add the (invisible) certification field and certify with the platform key."""
     append_signature_field(
         writer,
         SigFieldSpec(
@@ -348,7 +360,7 @@ def prepare_for_signing(
     meta = PdfSignatureMetadata(
         field_name=CERTIFICATION_FIELD_NAME,
         certify=True,
-        docmdp_permissions=MDPPerm.FILL_FORMS,
+        docmdp_permissions=permissions,
         subfilter=SigSeedSubFilter.PADES,
         md_algorithm=pki.config.digest_algorithm,
         reason=reason,
@@ -361,6 +373,7 @@ def prepare_for_signing(
             signer,
             timestamper=timestamper,
             reserve=_reserve([pki.platform_cert], timestamper, signer=signer),
+            evidence=evidence,
         )
     )
 
@@ -597,3 +610,24 @@ def file_document(
         )
     )
     return add_archive_timestamp(sealed, pki=pki)
+
+
+# -- the evidence report ------------------------------------------------------------------------
+
+
+def seal_report(pdf: bytes, *, pki: Pki, reason: str = "平台出具证据报告") -> bytes:
+    """Certify a report the platform issues (no changes allowed), then make it B-LTA.
+
+    The platform's certification signature (B-T, with the OCSP responses for
+    its chain in the same revision), then validation data and a document
+    timestamp over everything (:func:`add_archive_timestamp`): the report can
+    be checked years later without this service, like a filed contract.
+    """
+    certified = _certify(
+        IncrementalPdfFileWriter(BytesIO(pdf)),
+        pki=pki,
+        permissions=MDPPerm.NO_CHANGES,
+        reason=reason,
+        evidence=Evidence.collect(pki, [pki.platform_cert, *_tsa_certs(pki.timestamper())]),
+    )
+    return add_archive_timestamp(certified, pki=pki)

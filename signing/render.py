@@ -88,9 +88,9 @@ def _check_fork_safety() -> None:
 
 
 class _Renderer:
-    """One process's compiler for one font configuration."""
+    """One process's compiler for one template and font configuration."""
 
-    def __init__(self, fonts: FontSet) -> None:
+    def __init__(self, fonts: FontSet, template: Path = TEMPLATE) -> None:
         self.fonts = fonts
         book = typst.Fonts(
             include_system_fonts=False,
@@ -105,24 +105,36 @@ class _Renderer:
             serif = sorted(families)
             sans = sans or serif
         self.families = {"serif": serif, "sans": sans}
-        self.compiler = typst.Compiler(input=str(TEMPLATE), root=str(TEMPLATE_DIR), font_paths=book)
+        self.compiler = typst.Compiler(
+            input=str(template), root=str(template.parent), font_paths=book
+        )
         # The compiler is one mutable Rust object: one render at a time.
         self.lock = threading.Lock()
 
-    def run(self, inputs: dict[str, str], timestamp: datetime) -> tuple[bytes, list[dict]]:
-        with self.lock:
-            pdf, warnings = self.compiler.compile_with_warnings(
-                format="pdf",
-                sys_inputs=inputs,
-                pdf_standards=[PDF_STANDARD],
-                timestamp=timestamp,
-            )
-            # Same inputs, so typst's memoisation reuses the layout just made.
-            found = self.compiler.query("<signature-slot>", field="value", format="json")
+    def _compile(self, inputs: dict[str, str], timestamp: datetime) -> bytes:
+        pdf, warnings = self.compiler.compile_with_warnings(
+            format="pdf",
+            sys_inputs=inputs,
+            pdf_standards=[PDF_STANDARD],
+            timestamp=timestamp,
+        )
         for warning in warnings:
             log.warning("typst: %s", warning.message)
         if not isinstance(pdf, bytes):
             raise RuntimeError("typst returned no PDF")
+        return pdf
+
+    def compile(self, inputs: dict[str, str], timestamp: datetime) -> bytes:
+        """The PDF/A-2b of the template for these inputs."""
+        with self.lock:
+            return self._compile(inputs, timestamp)
+
+    def run(self, inputs: dict[str, str], timestamp: datetime) -> tuple[bytes, list[dict]]:
+        """The contract PDF and where its signature boxes are."""
+        with self.lock:
+            pdf = self._compile(inputs, timestamp)
+            # Same inputs, so typst's memoisation reuses the layout just made.
+            found = self.compiler.query("<signature-slot>", field="value", format="json")
         return pdf, json.loads(found)
 
 
@@ -130,14 +142,20 @@ _renderers: dict[tuple[str, ...], _Renderer] = {}
 _renderers_lock = threading.Lock()
 
 
-def _renderer(font_dirs: Sequence[str] | None) -> _Renderer:
+def _renderer(font_dirs: Sequence[str] | None, template: Path = TEMPLATE) -> _Renderer:
     _check_fork_safety()
-    key = tuple(font_dirs or ())
+    key = (str(template), *(font_dirs or ()))
     with _renderers_lock:
         renderer = _renderers.get(key)
         if renderer is None:
-            renderer = _renderers[key] = _Renderer(find_fonts(font_dirs))
+            renderer = _renderers[key] = _Renderer(find_fonts(font_dirs), template)
         return renderer
+
+
+def template_renderer(template: Path, font_dirs: Sequence[str] | None = None) -> _Renderer:
+    """This process's compiler for another typst template (e.g. the evidence report),
+    with the same fonts and PDF/A-2b output as the contract."""
+    return _renderer(font_dirs, template)
 
 
 def warm_up(font_dirs: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -32,16 +33,23 @@ from signing.pades import SignerRequest
 from signing.pki import Pki, PkiSettings
 from signing.validation import ValidationReport, validate_document
 
+if TYPE_CHECKING:
+    from signing.evidence_report import EvidenceReport
+
 __all__ = [
     "SignerRequest",
     "archive_expiry",
+    "crl_der",
     "current_pki",
+    "evidence_report",
     "file",
     "init_worker",
+    "ocsp_response",
     "prepare",
     "renew_archive",
     "revocation_data",
     "sign",
+    "tsa_response",
     "validate",
 ]
 
@@ -91,6 +99,30 @@ def renew_archive(pdf: bytes) -> tuple[bytes, datetime | None]:
     return renewed, pades.archive_timestamp_expiry(renewed)
 
 
+def evidence_report(report: EvidenceReport, pdf: bytes | None,
+                    font_dirs: list[str] | None = None) -> bytes:
+    """:func:`signing.evidence_report.build_report` with this process's PKI."""
+    # imported on first use: it loads typst, which a worker that never renders need not
+    from signing.evidence_report import build_report
+
+    return build_report(report, pdf, font_dirs, pki=current_pki())
+
+
+def ocsp_response(request_der: bytes) -> bytes:
+    """The ``/pki/ocsp`` answer, signed here: never on the event loop."""
+    return current_pki().ocsp_response(request_der)
+
+
+def crl_der(ca: str) -> bytes:
+    """The ``/pki/crl/{ca}.crl`` CRL (KeyError: no such CA)."""
+    return current_pki().crl_der(ca)
+
+
+def tsa_response(request_der: bytes) -> bytes:
+    """The ``/pki/tsa`` answer (RuntimeError when an external TSA is configured)."""
+    return current_pki().tsa_response(request_der)
+
+
 def revocation_data(pdf: bytes) -> list[bytes]:
     """Current OCSP responses (DER) for our unexpired certificates in ``pdf``.
 
@@ -113,4 +145,4 @@ def validate(pdf: bytes, at: datetime | None = None) -> ValidationReport:
     pki = current_pki()
     current = at is None or at >= pki.clock()
     status = revocation_data(pdf) if current else []
-    return validate_document(pdf, pki.roots_pem(), revocation_data=status, at=at)
+    return validate_document(pdf, pki.validation_roots(), revocation_data=status, at=at)

@@ -28,11 +28,8 @@ def app_env(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> dict[
 
 @pytest.fixture(scope="session")
 def live_server(app_env: dict[str, str]) -> Iterator[LiveServer]:
-    server = LiveServer(app_env)
-    server.migrate()
-    server.start()
-    yield server
-    server.stop()
+    with LiveServer(app_env).serving() as server:
+        yield server
 
 
 @pytest.fixture()

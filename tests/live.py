@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -44,6 +46,16 @@ class LiveServer:
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    @contextmanager
+    def serving(self) -> Iterator[LiveServer]:
+        """Migrated, started, and stopped at the end (a fixture's whole life)."""
+        self.migrate()
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def start(self, timeout: float = 60.0) -> LiveServer:
         self.launch()

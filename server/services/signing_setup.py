@@ -7,7 +7,7 @@ The PKI is created once, in the serving process before any worker starts
 
 from __future__ import annotations
 
-from server.config import Settings
+from server.config import Settings, read_certificates
 from server.secrets import ServiceSecrets
 from signing.keys import Pkcs11Settings
 from signing.pki import Pki, PkiSettings
@@ -28,6 +28,9 @@ def pki_settings(settings: Settings, secrets: ServiceSecrets) -> PkiSettings:
         id_hash_key=secrets.identity_index_key,
         tsa_url=settings.tsa_url,
         seal_authority=settings.filing_authority_name,
+        tsa_trust_anchors=read_certificates(settings.tsa_ca_file) if settings.tsa_ca_file else (),
+        tsa_policy_oid=settings.tsa_policy_oid,
+        tsa_timeout_s=settings.tsa_timeout_s,
     )
 
 

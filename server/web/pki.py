@@ -3,20 +3,25 @@
 These are the URLs printed in our certificates (CRL distribution points,
 authority information access), so any relying party can check a contract's
 signatures without trusting this service's word for it.
+
+Every answer that is signed (CRL, OCSP, timestamp) is made in the CPU pool,
+never on the event loop: each is a signature with a CA, responder or TSA
+key, and with PKCS#11 keys that is a blocking HSM call.
 """
 
 from __future__ import annotations
-
-import base64
-import binascii
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
-from server.errors import ApiError, NotFound
+from server.errors import NotFound
+from signing import worker
+from signing.pki.ocsp import decode_get_request, error_response
 
 bp = Blueprint("pki", url_prefix="/pki")
+
+_OCSP_TYPE = "application/ocsp-response"
 
 
 def _pki(request: Request):
@@ -45,43 +50,43 @@ async def ca_cert(request: Request, name: str) -> HTTPResponse:
 @openapi.summary("A CA's current CRL (DER)")
 async def crl(request: Request, name: str) -> HTTPResponse:
     try:
-        der = _pki(request).crl_der(name.removesuffix(".crl"))
+        der = await request.app.ctx.cpu.run(worker.crl_der, name.removesuffix(".crl"))
     except KeyError:
         raise NotFound() from None
     return raw(der, content_type="application/pkix-crl", headers={"Cache-Control": "max-age=300"})
 
 
-def _ocsp(request: Request, der: bytes) -> HTTPResponse:
-    try:
-        answer = _pki(request).ocsp_response(der)
-    except (ValueError, KeyError, TypeError):
-        raise ApiError("OCSP 请求格式有误", code="invalid_ocsp_request") from None
-    return raw(answer, content_type="application/ocsp-response")
+async def _ocsp(request: Request, der: bytes | None) -> HTTPResponse:
+    # RFC 6960 §2.3: a request we cannot parse is answered in OCSP's own terms
+    # (malformedRequest), which is what an OCSP client can read; never JSON
+    if der is None:
+        answer = error_response("malformed_request")
+    else:
+        answer = await request.app.ctx.cpu.run(worker.ocsp_response, der)
+    return raw(answer, content_type=_OCSP_TYPE)
 
 
 @bp.post("/ocsp")
 @openapi.summary("OCSP (RFC 6960), POST with a DER request")
 async def ocsp_post(request: Request) -> HTTPResponse:
-    return _ocsp(request, request.body or b"")
+    return await _ocsp(request, request.body or None)
 
 
 @bp.get("/ocsp/<encoded:path>")
-@openapi.summary("OCSP (RFC 6960), GET with a base64 request")
+@openapi.summary("OCSP (RFC 6960 §A.1), GET with the URL-encoded base64 of a DER request")
 async def ocsp_get(request: Request, encoded: str) -> HTTPResponse:
     try:
-        der = base64.b64decode(encoded, validate=False)
-    except (binascii.Error, ValueError):
-        raise ApiError("OCSP 请求格式有误", code="invalid_ocsp_request") from None
-    return _ocsp(request, der)
+        der = decode_get_request(encoded)
+    except ValueError:
+        der = None
+    return await _ocsp(request, der or None)
 
 
 @bp.post("/tsa")
-@openapi.summary("RFC 3161 timestamping (in-process TSA)")
+@openapi.summary("RFC 3161 timestamping (the in-process TSA; development and tests)")
 async def tsa(request: Request) -> HTTPResponse:
     try:
-        answer = _pki(request).tsa_response(request.body or b"")
+        answer = await request.app.ctx.cpu.run(worker.tsa_response, request.body or b"")
     except RuntimeError:
         raise NotFound("已配置外部时间戳服务", code="external_tsa") from None
-    except (ValueError, KeyError, TypeError):
-        raise ApiError("时间戳请求格式有误", code="invalid_tsa_request") from None
     return raw(answer, content_type="application/timestamp-reply")

@@ -12,6 +12,7 @@ from server.http.body import json_object
 from server.http.registry_auth import registry_scope
 from server.http.render import json
 from server.services import registry_share
+from server.services.contracts import evidence
 from server.services.verification_cache import forget_facts
 
 bp = Blueprint("registry_contracts", url_prefix="/registry/v1")
@@ -47,6 +48,18 @@ async def document(request: Request, filing_no: str) -> HTTPResponse:
     return raw(pdf, content_type="application/pdf",
                headers={"ETag": etag, "X-Content-SHA256": sha, "Digest": f"sha-256={digest}",
                         "Content-Disposition": f'attachment; filename="{filing_no}.pdf"'})
+
+
+@bp.get("/contracts/<filing_no:str>/evidence.pdf")
+@openapi.summary("The evidence report (证据报告) of a filed contract: a sealed PDF/A")
+@registry_scope("contracts:read")
+async def evidence_report(request: Request, filing_no: str) -> HTTPResponse:
+    pdf, sha = await evidence.for_registry(request.app.ctx.contract_deps,
+                                           request.ctx.registry.region_code, filing_no)
+    return raw(pdf, content_type="application/pdf",
+               headers={"ETag": f'"{sha}"', "X-Content-SHA256": sha,
+                        "Content-Disposition":
+                        f'attachment; filename="{filing_no}-evidence.pdf"'})
 
 
 @bp.post("/contracts/<filing_no:str>/acceptance")

@@ -63,7 +63,6 @@ from signing.pki.crl import build_crl
 from signing.pki.identity import id_hash, signer_subject
 from signing.pki.ocsp import KnownCert, OcspAuthority, Responder, build_response, respond
 from signing.pki.revocation import RevocationStore
-from signing.timestamps import LocalTimeStamper, external_timestamper
 
 __all__ = ["CA_NAMES", "ROLES", "IssuedSigner", "Pki", "PkiSettings"]
 
@@ -94,6 +93,13 @@ class PkiSettings:
         The filing authority the seal certificate names (its organization),
         exactly as the visible seal does; a seal certificate naming another
         is re-issued (same key) when the PKI is opened.
+    :param tsa_trust_anchors:
+        DER certificates the external TSA's tokens must chain to.
+    :param tsa_policy_oid:
+        The TSA policy: what the in-process TSA issues under, and what the
+        client asks an external TSA for (reqPolicy) and requires in its
+        tokens. None: ``certs/pki.toml``'s for the in-process TSA, the
+        external TSA's default policy otherwise.
     """
 
     data_dir: Path
@@ -104,6 +110,9 @@ class PkiSettings:
     id_hash_key: bytes | None = field(default=None, repr=False)
     tsa_url: str | None = None
     seal_authority: str | None = None
+    tsa_trust_anchors: tuple[bytes, ...] = ()
+    tsa_policy_oid: str | None = None
+    tsa_timeout_s: float = 10
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,9 @@ class Pki:
         id_hash_key: bytes,
         serial_key: bytes,
         tsa_url: str | None = None,
+        tsa_trust_anchors: tuple[bytes, ...] = (),
+        tsa_policy_oid: str | None = None,
+        tsa_timeout_s: float = 10,
         pkcs11_session: Any = None,
         clock: Callable[[], datetime] = _utc_now,
         key_files: FileKeyStore,
@@ -145,6 +157,9 @@ class Pki:
         self._id_hash_key = id_hash_key
         self._tagger = SerialTagger(serial_key)
         self._tsa_url = tsa_url
+        self._tsa_trust_anchors = [x509.Certificate.load(c) for c in tsa_trust_anchors]
+        self._tsa_policy_oid = tsa_policy_oid
+        self._tsa_timeout_s = tsa_timeout_s
         self._pkcs11_session = pkcs11_session
         self.clock = clock
         self.revocations = RevocationStore(data_dir / "revoked.json")
@@ -177,6 +192,9 @@ class Pki:
         id_hash_key: bytes | None = None,
         tsa_url: str | None = None,
         seal_authority: str | None = None,
+        tsa_trust_anchors: tuple[bytes, ...] = (),
+        tsa_policy_oid: str | None = None,
+        tsa_timeout_s: float = 10,
         clock: Callable[[], datetime] = _utc_now,
     ) -> Pki:
         """Open the PKI in ``data_dir``, generating keys and certificates on first use.
@@ -224,6 +242,9 @@ class Pki:
             id_hash_key=id_hash_key or _derive(passphrase, b"signer id hash"),
             serial_key=serial_key,
             tsa_url=tsa_url,
+            tsa_trust_anchors=tsa_trust_anchors,
+            tsa_policy_oid=tsa_policy_oid,
+            tsa_timeout_s=tsa_timeout_s,
             pkcs11_session=session,
             clock=clock,
             key_files=file_store,
@@ -241,6 +262,9 @@ class Pki:
             id_hash_key=settings.id_hash_key,
             tsa_url=settings.tsa_url,
             seal_authority=settings.seal_authority,
+            tsa_trust_anchors=settings.tsa_trust_anchors,
+            tsa_policy_oid=settings.tsa_policy_oid,
+            tsa_timeout_s=settings.tsa_timeout_s,
         )
 
     # -- URLs and certificates --------------------------------------------
@@ -290,6 +314,11 @@ class Pki:
 
     def trust_roots(self) -> list[x509.Certificate]:
         return [self.root_cert]
+
+    def validation_roots(self) -> list[x509.Certificate]:
+        """What a validator of our documents trusts: our root, and the external
+        TSA's anchor when timestamps come from one."""
+        return [self.root_cert, *self._tsa_trust_anchors]
 
     # -- parties -----------------------------------------------------------
 
@@ -366,14 +395,24 @@ class Pki:
         """
         if not self._tsa_url and _tsa_due(self._certs["tsa"], self.config, self.clock()):
             self._renew_tsa_certificate()
+        # imported here: signing.timestamps builds on signing.pki's encoders
+        from signing.timestamps import LocalTimeStamper, external_timestamper
+
         if self._timestamper is None:
             if self._tsa_url:
-                self._timestamper = external_timestamper(self._tsa_url)
+                if not self._tsa_trust_anchors:
+                    raise ValueError("an external TSA needs its trust anchor (TSA_CA_FILE)")
+                self._timestamper = external_timestamper(
+                    self._tsa_url,
+                    trust_anchors=self._tsa_trust_anchors,
+                    policy_oid=self._tsa_policy_oid,
+                    timeout=self._tsa_timeout_s,
+                )
             else:
                 self._timestamper = LocalTimeStamper(
                     self.tsa_cert,
                     self._keys["tsa"],
-                    policy_oid=self.config.tsa_policy_oid,
+                    policy_oid=self._tsa_policy_oid or self.config.tsa_policy_oid,
                     digest=self.config.digest_algorithm,
                     # late-bound: replacing pki.clock (tests) also moves the TSA's time
                     clock=lambda: self.clock(),
@@ -414,6 +453,8 @@ class Pki:
 
     def tsa_response(self, request_der: bytes) -> bytes:
         """RFC 3161 over HTTP (``/pki/tsa``) from the in-process TSA."""
+        from signing.timestamps import LocalTimeStamper
+
         tsa = self.timestamper()
         if not isinstance(tsa, LocalTimeStamper):
             raise RuntimeError("an external TSA is configured; it serves its own requests")

@@ -135,7 +135,8 @@ class CmsSigner:
             integer(1 if content_type == OID_DATA else 3),
             set_of(self.digest_algorithm),
             encap,
-            context(0, self.certificates),
+            # certificates [0] is OPTIONAL: a timestamp token without certReq leaves it out
+            *((context(0, self.certificates),) if self.certificates else ()),
             set_of(sequence(*info)),
         )
         return sequence(oid(OID_SIGNED_DATA), context(0, signed_data))

@@ -260,9 +260,17 @@ def respond(
     return response.dump()
 
 
-def decode_get_request(path_segment: str) -> bytes:
-    """The DER request from a GET ``/pki/ocsp/{base64}`` URL (RFC 6960 §A.1).
+def decode_get_request(path: str) -> bytes:
+    """The DER request from a GET ``/pki/ocsp/{url-encoded base64}`` URL (RFC 6960 §A.1.1).
 
-    NSS (pdfsig, Firefox) uses GET; the segment is URL-encoded base64.
+    NSS (pdfsig, Firefox) uses GET. The path may arrive percent-encoded or
+    already decoded by the HTTP layer: base64 has no ``%``, so unquoting
+    twice is harmless. ``+`` stays ``+`` (a path, not a form). Raises
+    ValueError on anything that is not strict base64 (padding may be left off).
     """
-    return base64.b64decode(urllib.parse.unquote(path_segment))
+    text = urllib.parse.unquote(path).strip("/")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not base64: {exc}") from None

@@ -77,3 +77,55 @@ def test_cli_refuses_several_workers_without_redis(tmp_path):
     )
     assert proc.returncode == 2
     assert "--workers: more than one worker needs REDIS_URL" in proc.stderr
+
+
+_PRODUCTION = {"APP_ENV": "production", "IDENTITY_ENCRYPTION_KEY": "a", "IDENTITY_INDEX_KEY": "b",
+               "TOKEN_SIGNING_KEY_FILE": "/k.pem", "PKI_PASSPHRASE": "p",
+               "FACE_PROVIDER": "wechat", "WECHAT_APP_ID": "wx", "WECHAT_APP_SECRET": "s",
+               "PUBLIC_BASE_URL": "https://wq.example.cn"}
+
+
+def _anchor_file(tmp_path, *, pem: bool = True):
+    from datetime import UTC, datetime, timedelta
+
+    from asn1crypto import x509
+
+    from signing.keys import KeySpec, SoftKey, generate_private_key
+    from signing.pki.certs import ca_extensions, certificates_pem, issue_certificate
+
+    key = SoftKey(generate_private_key(KeySpec.parse("ec-p256")))
+    now = datetime.now(UTC).replace(microsecond=0)
+    cert = issue_certificate(subject=x509.Name.build({"common_name": "国家授时中心 TSA CA"}),
+                             public_key=key.public_key_info, serial=7, not_before=now,
+                             not_after=now + timedelta(days=1), signing_key=key,
+                             digest="sha256", issuer=None, extensions=ca_extensions(None))
+    path = tmp_path / ("tsa-ca.pem" if pem else "tsa-ca.cer")
+    path.write_bytes(certificates_pem([cert]) if pem else cert.dump())
+    return path
+
+
+def test_production_refuses_the_in_process_tsa():
+    with pytest.raises(ConfigError, match="TSA_URL: required when APP_ENV=production"):
+        Settings.from_env(_PRODUCTION)
+
+
+def test_production_needs_the_tsa_trust_anchor(tmp_path):
+    env = {**_PRODUCTION, "TSA_URL": "https://tsa.example.cn/tsa"}
+    with pytest.raises(ConfigError, match="TSA_CA_FILE: TSA_URL needs the TSA's trust anchor"):
+        Settings.from_env(env)
+    with pytest.raises(ConfigError, match="TSA_CA_FILE: cannot read a certificate"):
+        Settings.from_env({**env, "TSA_CA_FILE": str(tmp_path / "missing.pem")})
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    with pytest.raises(ConfigError, match="TSA_CA_FILE: cannot read a certificate"):
+        Settings.from_env({**env, "TSA_CA_FILE": str(tmp_path / "junk.pem")})
+    for pem in (True, False):
+        settings = Settings.from_env({**env, "TSA_CA_FILE": str(_anchor_file(tmp_path, pem=pem)),
+                                      "TSA_POLICY_OID": "1.2.156.112558.1.1"})
+        assert settings.production and settings.tsa_url and settings.tsa_ca_file
+        assert settings.tsa_policy_oid == "1.2.156.112558.1.1"
+
+
+@pytest.mark.parametrize("value", ["policy", "1", "3.1.2", "1.2.x", "1..2"])
+def test_tsa_policy_must_be_an_oid(value):
+    with pytest.raises(ConfigError, match="TSA_POLICY_OID: expected a dotted object identifier"):
+        Settings.from_env({"TSA_POLICY_OID": value})

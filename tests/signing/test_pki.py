@@ -353,7 +353,28 @@ def test_tsa_answers_rfc3161_requests(pki: Pki) -> None:
     bad = core.Sequence.load(pki.tsa_response(b"not a request"))
     status = tsp.PKIStatusInfo.load(bad[0].dump())
     assert status["status"].native == "rejection"
-    assert status["fail_info"].native == {"bad_request"}
+    assert status["fail_info"].native == {"bad_data_format"}
+
+
+def test_tsa_policy_comes_from_configuration(pki: Pki, tmp_path: Path) -> None:
+    copy = tmp_path / "pki"
+    shutil.copytree(pki.data_dir, copy)
+    configured = Pki.load_or_create(copy, PASSPHRASE, pki.public_base_url,
+                                    tsa_policy_oid="1.2.156.112558.1.1")
+    request = tsp.TimeStampReq({
+        "version": 1,
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
+                            "hashed_message": hashlib.sha256(b"x").digest()},
+        "req_policy": "1.2.156.112558.1.1",
+    })
+    response = tsp.TimeStampResp.load(configured.tsa_response(request.dump()))
+    tst_info = response["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert tst_info["policy"].dotted == "1.2.156.112558.1.1"
+    # the file's default policy is now refused
+    request["req_policy"] = load_config().tsa_policy_oid
+    refused = core.Sequence.load(configured.tsa_response(request.dump()))
+    assert tsp.PKIStatusInfo.load(refused[0].dump())["fail_info"].native == {
+        "unaccepted_policy"}
 
 
 # -- encodings ---------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ async def _freeze(deps: ContractDeps, contract: Contract, parties: list[Party]) 
     from signing.freeze import render_and_prepare
 
     doc = await build_document(deps, contract, draft=False)
-    pdf = await deps.pool.run(render_and_prepare, doc, deps.fonts_dirs())
+    pdf = await deps.sign_in_pool(render_and_prepare, doc, deps.fonts_dirs())
     contract.document_sha256 = await store_document(deps, contract, "prepared", pdf)
     contract.expires_at = None
     await contract.save(update_fields=["contract_no", "verify_code", "verify_token", "frozen_at",

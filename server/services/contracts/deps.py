@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from server.adapters.files import FileStore
 from server.config import Settings
 from server.cpu import CpuPool
+from server.errors import TimestampServiceDown
 from server.identity_crypto import IdentityCipher
 from server.kv import KeyValueStore
+
+log = logging.getLogger("server.signing")
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,3 +32,17 @@ class ContractDeps:
 
     def fonts_dirs(self) -> list[str] | None:
         return self.font_dirs
+
+    async def sign_in_pool(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a signing step in the CPU pool; a TSA that gave no usable token is a 503.
+
+        Every signing step timestamps, and a step without its timestamp has
+        written nothing: the caller's transaction rolls back and can be retried.
+        """
+        from signing.timestamps import TimestampUnavailable
+
+        try:
+            return await self.pool.run(fn, *args)
+        except TimestampUnavailable as exc:
+            log.warning("timestamp unavailable", extra={"reason": exc.reason})
+            raise TimestampServiceDown() from None

@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 
 from server.domain import clock
 from server.domain.contract import Status, Step, advance
-from server.errors import Conflict
+from server.errors import Conflict, TimestampServiceDown
 from server.models import Contract, Party, RegistrationUnit
 from server.services import sequences, timeline
 from server.services.contracts.deps import ContractDeps
@@ -133,8 +133,8 @@ async def seal(deps: ContractDeps, contract_id: str) -> bool:
             return False
         pdf = await deps.files.get(contract.document_sha256)
         filed_on = (contract.filed_at or clock.now()).astimezone(clock.CST).date()
-        sealed = await deps.pool.run(worker.file, pdf, deps.settings.filing_authority_name,
-                                     contract.filing_no, filed_on)
+        sealed = await deps.sign_in_pool(worker.file, pdf, deps.settings.filing_authority_name,
+                                         contract.filing_no, filed_on)
         async with in_transaction():
             contract = await Contract.filter(id=contract_id).select_for_update().first()
             if contract is None or contract.filing_state != "sealing":
@@ -160,7 +160,12 @@ async def file_after_last_signature(deps: ContractDeps, contract_id: str) -> Non
     if await record(deps, contract_id):
         _crash_if(deps, "before_sealing")
         await _forget(deps, contract_id)
-        await seal(deps, contract_id)
+        try:
+            await seal(deps, contract_id)
+        except TimestampServiceDown:
+            # Filed (the number is drawn, the feed announced it); only the seal waits
+            # for the TSA. filing_state stays "sealing" and resume_pending retries.
+            log.warning("sealing postponed: no timestamp", extra={"contract_id": contract_id})
         await _forget(deps, contract_id)
 
 

@@ -78,7 +78,7 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
         pdf = await deps.files.get(contract.document_sha256)
         request = SignerRequest(name=me.name, id_number=deps.cipher.decrypt(
             user.id_number_enc), signature_png=png, signed_at=now)
-        signed = await deps.pool.run(worker.sign, pdf, signature_field_name(me.id), request)
+        signed = await deps.sign_in_pool(worker.sign, pdf, signature_field_name(me.id), request)
         digest = await store_document(deps, contract, f"signed:{me.id}", signed)
         me.signed_at = now
         me.signature_evidence = {
