@@ -12,9 +12,9 @@ import binascii
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
-from sanic_ext import openapi
 
 from server.errors import ApiError, NotFound
+from server.http.operations import operation
 
 bp = Blueprint("pki", url_prefix="/pki")
 
@@ -24,14 +24,19 @@ def _pki(request: Request):
 
 
 @bp.get("/roots.pem")
-@openapi.summary("The trust anchors (PEM)")
+@operation("The trust anchors (PEM)", tag="pki",
+           responses={200: "application/x-pem-file"},
+           validate=False)
 async def roots(request: Request) -> HTTPResponse:
     return raw(_pki(request).roots_pem(), content_type="application/x-pem-file",
                headers={"Cache-Control": "public, max-age=3600"})
 
 
 @bp.get("/ca/<name:str>")
-@openapi.summary("A CA certificate (DER): root.cer, issuing.cer")
+@operation("A CA certificate (DER): root.cer, issuing.cer", tag="pki",
+           responses={200: "application/pkix-cert"},
+           errors={404: "not_found"},
+           validate=False)
 async def ca_cert(request: Request, name: str) -> HTTPResponse:
     ca = name.removesuffix(".cer")
     try:
@@ -42,7 +47,10 @@ async def ca_cert(request: Request, name: str) -> HTTPResponse:
 
 
 @bp.get("/crl/<name:str>")
-@openapi.summary("A CA's current CRL (DER)")
+@operation("A CA's current CRL (DER)", tag="pki",
+           responses={200: "application/pkix-crl"},
+           errors={404: "not_found"},
+           validate=False)
 async def crl(request: Request, name: str) -> HTTPResponse:
     try:
         der = _pki(request).crl_der(name.removesuffix(".crl"))
@@ -60,13 +68,19 @@ def _ocsp(request: Request, der: bytes) -> HTTPResponse:
 
 
 @bp.post("/ocsp")
-@openapi.summary("OCSP (RFC 6960), POST with a DER request")
+@operation("OCSP (RFC 6960), POST with a DER request", tag="pki",
+           responses={200: "application/ocsp-response"},
+           errors={400: "invalid_ocsp_request"},
+           validate=False)
 async def ocsp_post(request: Request) -> HTTPResponse:
     return _ocsp(request, request.body or b"")
 
 
 @bp.get("/ocsp/<encoded:path>")
-@openapi.summary("OCSP (RFC 6960), GET with a base64 request")
+@operation("OCSP (RFC 6960), GET with a base64 request", tag="pki",
+           responses={200: "application/ocsp-response"},
+           errors={400: "invalid_ocsp_request"},
+           validate=False)
 async def ocsp_get(request: Request, encoded: str) -> HTTPResponse:
     try:
         der = base64.b64decode(encoded, validate=False)
@@ -76,7 +90,10 @@ async def ocsp_get(request: Request, encoded: str) -> HTTPResponse:
 
 
 @bp.post("/tsa")
-@openapi.summary("RFC 3161 timestamping (in-process TSA)")
+@operation("RFC 3161 timestamping (in-process TSA)", tag="pki",
+           responses={200: "application/timestamp-reply"},
+           errors={400: "invalid_tsa_request", 404: "external_tsa"},
+           validate=False)
 async def tsa(request: Request) -> HTTPResponse:
     try:
         answer = _pki(request).tsa_response(request.body or b"")
