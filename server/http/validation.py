@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from server.errors import ApiError, InvalidInput
-from server.schemas.types import PATTERN_MESSAGES
+from server.schemas.types import PATTERN_MESSAGES, UNION_MESSAGES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -97,11 +97,16 @@ def field_reasons(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     for error in exc.errors(include_url=False):
         loc = list(error["loc"])
         # A value matching no member of a union reports each member: keep the field path
-        # (drop the member names) and the first reason.
-        loc = [p for p in loc if not (isinstance(p, str) and (p in _KIND_NAMES
-                                                               or p.startswith(("constrained-",
-                                                                                "function-"))))]
-        fields.setdefault(_path(loc, prefix), reason(error))
+        # (drop the member names) and say what the field takes as a whole.
+        kept = [p for p in loc if not (isinstance(p, str) and (p in _KIND_NAMES
+                                                                or p.startswith(("constrained-",
+                                                                                 "function-"))))]
+        path = _path(kept, prefix)
+        leaf = next((p for p in reversed(kept) if isinstance(p, str)), "")
+        if len(kept) < len(loc) and leaf in UNION_MESSAGES and error["type"] != "missing":
+            fields.setdefault(path, UNION_MESSAGES[leaf])
+        else:
+            fields.setdefault(path, reason(error))
     return fields
 
 

@@ -158,7 +158,9 @@ class Items(Answer):
 
 # --- contracts ------------------------------------------------------------------------
 
-Share = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | Annotated[
+# An integer stays an integer (its text is hashed into the contract content).
+Share = Annotated[int, Field(gt=0, le=100)] | Annotated[
+    float, Field(gt=0, le=100, allow_inf_nan=False)] | Annotated[
     str, Field(pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?$", max_length=8)]
 
 

@@ -18,10 +18,13 @@ RestrictionId = Annotated[str, Field(min_length=1, max_length=64,
                                      pattern=r"^[A-Za-z0-9._:-]{1,64}$",
                                      examples=["CF-2024-0001"], description="限制编号")]
 RestrictionKind = Literal[tuple(RESTRICTION_KINDS)]  # type: ignore[valid-type]
-OwnershipKind = Literal[tuple(OWNERSHIP_KINDS) + tuple(OWNERSHIP_KINDS.values())]  # type: ignore[valid-type]
-Decimal2 = Annotated[float, Field(gt=0, lt=10**8, allow_inf_nan=False)] | Annotated[
+OwnershipKind = Literal[  # type: ignore[valid-type]
+    tuple(OWNERSHIP_KINDS) + tuple(OWNERSHIP_KINDS.values())]
+Decimal2 = Annotated[int, Field(gt=0, lt=10**8)] | Annotated[
+    float, Field(gt=0, lt=10**8, allow_inf_nan=False)] | Annotated[
     str, Field(pattern=r"^ *[0-9]{1,8}(\.[0-9]{1,2})? *$", max_length=16)]
-ShareValue = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | Annotated[
+ShareValue = Annotated[int, Field(gt=0, le=100)] | Annotated[
+    float, Field(gt=0, le=100, allow_inf_nan=False)] | Annotated[
     str, Field(pattern=r"^ *[0-9]{1,3}(\.[0-9]{1,4})? *$", max_length=16)]
 
 

@@ -30,6 +30,13 @@ PATTERN_MESSAGES: dict[str, str] = {
     DIGITS: "只能包含数字0-9",
 }
 
+# Fields that take a number or its text: one reason for the field, not one per form.
+UNION_MESSAGES: dict[str, str] = {
+    "share": "份额应为大于0且不超过100的数（数字或文本），最多四位小数",
+    "building_area": "面积应为大于0的数（平方米，数字或文本），最多两位小数",
+    "inner_area": "面积应为大于0的数（平方米，数字或文本），最多两位小数",
+}
+
 
 def _encodable(value: str) -> str:
     try:
