@@ -38,51 +38,44 @@ def _path(loc: Iterable[int | str], prefix: str = "") -> str:
     return out or "body"
 
 
+# pydantic error type -> the reason a client reads; {placeholders} come from the error's ctx.
+_REASONS: dict[str, str] = {
+    "missing": "必填",
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "应为整数"),
+    **dict.fromkeys(("float_type", "float_parsing", "decimal_type", "decimal_parsing"),
+                    "应为数字"),
+    "finite_number": "应为有限的数字（不能是 NaN 或 Infinity）",
+    "string_type": "应为文本",
+    "string_unicode": "不能包含无法编码的字符（孤立代理项）",
+    **dict.fromkeys(("bool_type", "bool_parsing"), "应为true或false"),
+    **dict.fromkeys(("list_type", "tuple_type"), "应为数组"),
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type", "dataclass_type"),
+                    "应为对象"),
+    "string_too_long": "长度不能超过{max_length}个字符",
+    "too_short": "至少{min_length}项",
+    "too_long": "最多{max_length}项",
+    "greater_than_equal": "应不小于{ge}",
+    "greater_than": "应大于{gt}",
+    "less_than_equal": "应不大于{le}",
+    "less_than": "应小于{lt}",
+    "extra_forbidden": "未知字段",
+    **dict.fromkeys(("union_tag_invalid", "union_tag_not_found"), "类型字段无效"),
+}
+
+
 def reason(error: ErrorDetails) -> str:
     """A Chinese reason for one pydantic error: the kind of value expected, or the limit."""
     kind, ctx = error["type"], error.get("ctx") or {}
-    if kind == "missing":
-        return "必填"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return "应为整数"
-    if kind in ("float_type", "float_parsing", "decimal_type", "decimal_parsing"):
-        return "应为数字"
-    if kind == "finite_number":
-        return "应为有限的数字（不能是 NaN 或 Infinity）"
-    if kind in ("string_type", "string_unicode"):
-        return "应为文本"
-    if kind in ("bool_type", "bool_parsing"):
-        return "应为true或false"
-    if kind in ("list_type", "tuple_type"):
-        return "应为数组"
-    if kind in ("dict_type", "model_type", "model_attributes_type", "dataclass_type"):
-        return "应为对象"
+    if kind in _REASONS:
+        return _REASONS[kind].format(**ctx)
     if kind == "string_too_short":
         least = ctx.get("min_length")
         return "不能为空" if least == 1 else f"长度不能少于{least}个字符"
-    if kind == "string_too_long":
-        return f"长度不能超过{ctx['max_length']}个字符"
     if kind == "string_pattern_mismatch":
         return PATTERN_MESSAGES.get(str(ctx.get("pattern")), "格式不正确")
-    if kind == "too_short":
-        return f"至少{ctx.get('min_length')}项"
-    if kind == "too_long":
-        return f"最多{ctx.get('max_length')}项"
-    if kind == "greater_than_equal":
-        return f"应不小于{ctx['ge']}"
-    if kind == "greater_than":
-        return f"应大于{ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"应不大于{ctx['le']}"
-    if kind == "less_than":
-        return f"应小于{ctx['lt']}"
     if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"可选：{expected}"
-    if kind == "extra_forbidden":
-        return "未知字段"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return "类型字段无效"
     if kind.startswith("date") or kind.startswith("datetime"):
         return "日期格式应为YYYY-MM-DD"
     if kind == "value_error" or kind.startswith("assertion"):

@@ -2,15 +2,15 @@
 
 Each type carries its limit (length, character class, range) both for the
 validator and for the OpenAPI document, so the two cannot disagree. Texts
-refuse control characters (NUL included: PostgreSQL cannot store it) and
-lone surrogates (not encodable as UTF-8) before anything reaches a database.
+refuse control characters (NUL included: PostgreSQL cannot store it); pydantic
+itself refuses lone surrogates (not encodable as UTF-8).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 # Control characters: C0 (NUL included), DEL and C1. Written as a regex the
 # OpenAPI document carries and Python, Rust (pydantic-core) and ECMA-262 all read alike.
@@ -38,17 +38,6 @@ UNION_MESSAGES: dict[str, str] = {
 }
 
 
-def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        from pydantic_core import PydanticCustomError
-
-        raise PydanticCustomError("lone_surrogate",
-                                  "不能包含无法编码的字符（孤立代理项）") from None
-    return value
-
-
 def text(max_length: int, min_length: int = 0, *, multiline: bool = False,
          examples: list[str] | None = None, description: str | None = None) -> object:
     """A string of printable characters, at most ``max_length`` long."""
@@ -56,7 +45,6 @@ def text(max_length: int, min_length: int = 0, *, multiline: bool = False,
         str,
         StringConstraints(min_length=min_length, max_length=max_length,
                           pattern=MULTILINE if multiline else NO_CONTROL),
-        AfterValidator(_encodable),
         Field(examples=examples, description=description),
     ]
 
