@@ -10,7 +10,7 @@ from server.domain.identity import id_number_problem, normalize_id_number
 from server.http.auth import authenticated, identity_bound
 from server.http.operations import operation
 from server.http.render import json
-from server.schemas.miniapp import Items, PropertyCheck, PropertyCheckBody
+from server.schemas.miniapp import OwnedHouses, PropertyCheck, PropertyCheckBody
 
 bp = Blueprint("miniapp_properties")
 TAG = "mini-program: houses"
@@ -55,7 +55,7 @@ async def check(request: Request, body: PropertyCheckBody) -> HTTPResponse:
 
 @bp.get("/properties/mine")
 @authenticated
-@operation("Houses the caller's bound identity owns", tag=TAG, responses={200: Items},
+@operation("Houses the caller's bound identity owns", tag=TAG, responses={200: OwnedHouses},
            security="bearer", errors={403: "identity_not_bound"})
 async def mine(request: Request) -> HTTPResponse:
     units = await request.app.ctx.houses.owned_by(request.ctx.user_id)

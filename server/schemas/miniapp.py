@@ -142,18 +142,72 @@ class Reason(Answer):
     message: str
 
 
+class LocationView(Answer):
+    city: str
+    district: str
+    community: str
+    building: str
+    unit: str | None
+    room: str
+    floor: str | None = None
+    total_floors: str | None = None
+    address: str | None = None
+
+
+class Structure(Answer):
+    code: Literal[1, 2, 3, 4, 5, 6]
+    name: str
+
+
+class OwnerView(Answer):
+    name_masked: str
+    id_number_masked: str
+    share: float | None
+    kind: Literal["sole", "joint", "by_share"]
+    is_caller: bool | None = None
+
+
+class RestrictionView(Answer):
+    restriction_id: str
+    kind: Literal["seizure", "mortgage", "objection", "advance_notice"]
+    kind_name: str
+    active: bool
+    source_time: str | None
+    lifted_at: str | None
+
+
+class UnitView(Answer):
+    """A registration unit with its owners (masked) and restrictions."""
+
+    unit_no: str
+    region_code: str
+    house_no: str
+    certificate_no: str
+    location: LocationView
+    building_area: float
+    inner_area: float
+    structure: Structure
+    planned_use: str
+    ownership_kind: Literal["sole", "joint", "by_share"]
+    ownership_kind_name: str
+    owners: list[OwnerView]
+    restrictions: list[RestrictionView]
+    under_filed_contract: bool
+    registration_accepted: bool
+
+
 class PropertyCheck(Answer):
     check_id: str
     eligible: bool
     reasons: list[Reason]
-    unit: dict[str, Any] | None = Field(description="房屋信息；证号未知或非权利人时为 null")
+    unit: UnitView | None = Field(description="房屋信息；证号未知或非权利人时为 null")
     data_version: str | None
     purpose: str
     checked_at: str = Field(json_schema_extra={"format": "date-time"})
 
 
-class Items(Answer):
-    items: list[dict[str, Any]]
+class OwnedHouses(Answer):
+    items: list[UnitView]
 
 
 # --- contracts ------------------------------------------------------------------------

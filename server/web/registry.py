@@ -20,7 +20,7 @@ from server.errors import ApiError, InvalidInput, NotFound
 from server.http.operations import operation
 from server.http.registry_auth import client_credentials, registry_scope
 from server.http.render import json
-from server.schemas.common import Answer
+from server.schemas.miniapp import UnitView
 from server.schemas.registry import (
     RestrictionAnswer,
     RestrictionBody,
@@ -81,7 +81,7 @@ async def token(request: Request) -> HTTPResponse:
 @bp.get("/units/<unit_no:str>")
 @registry_scope("units:read")
 @operation("A unit as stored (owners masked, every restriction incl. lifted ones)", tag=TAG,
-           path=_UNIT, responses={200: Answer}, security=("registry", "units:read"))
+           path=_UNIT, responses={200: UnitView}, security=("registry", "units:read"))
 async def get_unit(request: Request, unit_no: str) -> HTTPResponse:
     _visible_unit(request, unit_no)
     return json(await request.app.ctx.unit_registry.registry_view(unit_no))

@@ -139,3 +139,39 @@ def test_the_document_is_the_models(spec):
 
     local = ContractCreateBody.model_json_schema(ref_template="#/components/schemas/{model}")
     assert local["properties"] == _schema(spec, "ContractCreateBody")["properties"]
+
+
+def test_answers_match_their_documented_models(api: httpx.Client, filed, registry):
+    """The response models are what the service says, checked on a real filed sale."""
+    from urllib.parse import urlsplit
+
+    from server.schemas import miniapp as m
+    from server.schemas import registry as r
+    from server.schemas import verify as v
+
+    seller = filed.sellers[0]
+
+    def ok(resp: httpx.Response) -> Any:
+        assert resp.status_code in (200, 201), resp.text
+        return resp.json()
+
+    contract = m.ContractView.model_validate(
+        ok(api.get(f"/api/v1/contracts/{filed.contract_id}", headers=seller.headers)))
+    m.ContractList.model_validate(ok(api.get("/api/v1/contracts", headers=seller.headers)))
+    m.UserView.model_validate(ok(api.get("/api/v1/me", headers=seller.headers)))
+    m.Timeline.model_validate(ok(api.get(f"/api/v1/contracts/{filed.contract_id}/timeline",
+                                         headers=seller.headers)))
+    m.OwnedHouses.model_validate(ok(api.get("/api/v1/properties/mine",
+                                            headers=seller.headers)))
+    m.PropertyCheck.model_validate(ok(api.post(
+        "/api/v1/properties/check", json={"certificate_no": filed.certificate_no},
+        headers=seller.headers)))
+    r.Feed.model_validate(ok(api.get("/registry/v1/contracts", headers=registry.headers)))
+    r.SharedData.model_validate(ok(api.get(f"/registry/v1/contracts/{contract.filing_no}",
+                                           headers=registry.headers)))
+    m.UnitView.model_validate(ok(api.get(f"/registry/v1/units/{filed.unit_no}",
+                                         headers=registry.headers)))
+    url = urlsplit(contract.verification_url or "")
+    code, token = url.path.rsplit("/", 1)[-1], url.query.removeprefix("t=")
+    v.VerificationFacts.model_validate(ok(api.get(f"/api/v1/verify/{code}",
+                                                  params={"t": token})))
