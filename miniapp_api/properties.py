@@ -5,8 +5,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from server.domain.errors import Problems
-from server.domain.identity import id_number_problem, normalize_id_number
+from server.domain.errors import FieldProblems
+from server.domain.identity import normalize_id_number
 from server.http.auth import authenticated, identity_bound
 from server.http.operations import operation
 from server.http.render import json
@@ -18,14 +18,9 @@ TAG = "mini-program: houses"
 
 def _check_inputs(body: PropertyCheckBody) -> tuple[str | None, list[str]]:
     """The mortgage lender (带押过户) and the buyers' normalised ID numbers."""
-    problems = Problems()
+    if problems := PropertyCheckBody.rule_problems(body.model_dump()):
+        raise FieldProblems(problems)
     lender = body.mortgage_transfer.lender.strip() if body.mortgage_transfer else None
-    if body.mortgage_transfer is not None and not lender:
-        problems.add("mortgage_transfer.lender", "带押过户须注明抵押权人（不超过128字）")
-    for i, buyer in enumerate(body.buyers):
-        if (reason := id_number_problem(buyer.id_number)) is not None:
-            problems.add(f"buyers[{i}].id_number", reason)
-    problems.raise_if_any()
     return lender, [normalize_id_number(b.id_number) for b in body.buyers]
 
 

@@ -135,6 +135,23 @@ class PropertyCheckBody(Body):
     buyers: Annotated[list[BuyerIdentity], Field(max_length=10)] = Field(
         default_factory=list, description="预告登记的权利人在买受人之中时不阻止签约")
 
+    @staticmethod
+    def rule_problems(data: dict[str, Any]) -> dict[str, str]:
+        """The domain's reasons (ID check digits, a lender named), also for a bad structure."""
+        from server.domain.identity import id_number_problem
+
+        out: dict[str, str] = {}
+        transfer = data.get("mortgage_transfer")
+        lender = transfer.get("lender") if isinstance(transfer, dict) else None
+        if transfer is not None and not (isinstance(lender, str) and lender.strip()):
+            out["mortgage_transfer.lender"] = "带押过户须注明抵押权人（不超过128字）"
+        buyers = data.get("buyers")
+        for i, buyer in enumerate(buyers if isinstance(buyers, list) else []):
+            number = buyer.get("id_number") if isinstance(buyer, dict) else None
+            if isinstance(number, str) and (reason := id_number_problem(number)) is not None:
+                out[f"buyers[{i}].id_number"] = reason
+        return out
+
 
 class Reason(Answer):
     code: Literal["not_owner", "under_filed_contract", "registration_accepted", "seized",
