@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sanic_ext import openapi
 
-from server.errors import InvalidInput
 from server.http.auth import authenticated
-from server.http.body import json_object
+from server.http.operations import operation
 from server.http.render import json
+from server.schemas.miniapp import LoginBody, LogoutBody, RefreshBody, Session, UserView
 
 bp = Blueprint("miniapp_auth")
-
-
-def _string(data: dict, key: str, max_len: int = 512) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput({key: "必填"})
-    if len(value) > max_len:
-        raise InvalidInput({key: f"长度不能超过{max_len}"})
-    return value.strip()
+TAG = "mini-program: account"
 
 
 def _session_view(request: Request, session) -> dict:
@@ -30,39 +21,39 @@ def _session_view(request: Request, session) -> dict:
 
 
 @bp.post("/auth/login")
-@openapi.summary("Log in with a host-app code")
-@openapi.body({"application/json": {"provider": str, "code": str}})
-async def login(request: Request) -> HTTPResponse:
-    data = json_object(request)
-    session = await request.app.ctx.accounts.login(_string(data, "provider", 32),
-                                                   _string(data, "code"))
+@operation("Log in with a host-app code", tag=TAG, body=LoginBody,
+           responses={200: Session},
+           errors={400: "invalid_input, invalid_json, unknown_provider", 401: "login_rejected",
+                   429: "rate_limited", 502: "upstream_bad_answer",
+                   503: "upstream_unavailable", 504: "upstream_timeout"})
+async def login(request: Request, body: LoginBody) -> HTTPResponse:
+    session = await request.app.ctx.accounts.login(body.provider.strip(), body.code.strip())
     return json(_session_view(request, session))
 
 
 @bp.post("/auth/refresh")
-@openapi.summary("Rotate the refresh token")
-@openapi.body({"application/json": {"refresh_token": str}})
-async def refresh(request: Request) -> HTTPResponse:
-    data = json_object(request)
-    session = await request.app.ctx.accounts.refresh(_string(data, "refresh_token"))
+@operation("Rotate the refresh token", tag=TAG, body=RefreshBody, responses={200: Session},
+           errors={401: "invalid_refresh_token, refresh_token_reused"})
+async def refresh(request: Request, body: RefreshBody) -> HTTPResponse:
+    session = await request.app.ctx.accounts.refresh(body.refresh_token)
     return json(_session_view(request, session))
 
 
 @bp.post("/auth/logout")
-@openapi.summary("Revoke the access token and its refresh-token family")
 @authenticated
-async def logout(request: Request) -> HTTPResponse:
-    data = json_object(request, optional=True)
+@operation("Revoke the access token and its refresh-token family", tag=TAG, body=LogoutBody,
+           body_optional=True, responses={204: None}, security="bearer")
+async def logout(request: Request, body: LogoutBody) -> HTTPResponse:
     claims = request.ctx.access_claims
-    token = data.get("refresh_token") if isinstance(data.get("refresh_token"), str) else None
     await request.app.ctx.accounts.logout(request.ctx.user_id, claims.jti, claims.expires_at,
-                                          token)
+                                          body.refresh_token)
     return HTTPResponse(status=204)
 
 
 @bp.get("/me")
-@openapi.summary("The current user, with masked identity")
 @authenticated
+@operation("The current user, with masked identity", tag=TAG, responses={200: UserView},
+           security="bearer")
 async def me(request: Request) -> HTTPResponse:
     user = await request.app.ctx.accounts.get_user(request.ctx.user_id)
     return json(request.app.ctx.accounts.user_view(user))

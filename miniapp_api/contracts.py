@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
-from sanic_ext import openapi
 
 from server.errors import InvalidInput, NotFound
-from server.http.auth import authenticated
-from server.http.body import json_object
+from server.http.auth import authenticated, identity_bound
+from server.http.operations import Header, operation
 from server.http.render import json
+from server.schemas.miniapp import (
+    ConfirmBody,
+    ContractCreateBody,
+    ContractEditBody,
+    ContractList,
+    ContractView,
+    InvitationView,
+    InviteBody,
+    RevocationBody,
+    RevocationConfirmBody,
+    SignBody,
+    Timeline,
+)
+from server.schemas.types import ContractId, token
 from server.services.contracts import (
     confirmation,
     drafting,
@@ -22,6 +38,16 @@ from server.services.contracts import (
 )
 
 bp = Blueprint("miniapp_contracts")
+TAG = "mini-program: contracts"
+_ID = {"contract_id": ContractId}
+IfMatch = Annotated[str, Field(max_length=24, pattern=r'^(W/)?"?[0-9]{1,19}"?$',
+                               examples=['"3"'])]
+PageName = Annotated[str, Field(max_length=8, pattern=r"^[0-9]{1,3}\.png$", examples=["1.png"],
+                                description="页码加 .png，如 1.png")]
+InvitationToken = token(64, description="邀请令牌（分享卡片中的 token）")
+_FACE_CONSUME = ("face_verification_not_found, face_verification_not_passed, "
+                 "face_verification_used, face_verification_expired, "
+                 "face_verification_wrong_purpose, face_verification_wrong_contract")
 
 
 def _deps(request: Request):
@@ -29,91 +55,119 @@ def _deps(request: Request):
 
 
 @bp.post("/contracts")
-@openapi.summary("Create a draft (seller- or buyer-initiated)")
-@openapi.body({"application/json": {"kind": str, "certificate_no": str, "initiator_role": str,
-                                     "sellers": list, "buyers": list, "agent": dict,
-                                     "terms": dict}})
 @authenticated
-async def create(request: Request) -> HTTPResponse:
-    contract_id = await drafting.create(_deps(request), request.ctx.user_id, json_object(request))
+@identity_bound
+@operation(
+    "Create a draft (seller- or buyer-initiated)", tag=TAG, body=ContractCreateBody,
+    description="Every term with its allowed values is in the `Terms` schema; the README "
+    "has a body that works as written. Structure is checked first (all fields at once), "
+    "then the rules between fields (dates not in the past, installments summing to the "
+    "price, deposit at most 20%, shares summing to 100, the sellers being every "
+    "registered owner).",
+    responses={201: ContractView}, security="bearer",
+    errors={403: "identity_not_bound",
+            422: "house_not_eligible, sellers_mismatch, initiator_not_party, "
+                 "original_not_revoked"})
+async def create(request: Request, body: ContractCreateBody) -> HTTPResponse:
+    contract_id = await drafting.create(_deps(request), request.ctx.user_id,
+                                        body.model_dump(exclude_unset=True))
     view = await queries.get(_deps(request), request.ctx.user_id, contract_id)
     return json(view, status=201, headers={"ETag": f'"{view["version"]}"'})
 
 
 @bp.get("/contracts")
-@openapi.summary("The caller's contracts")
 @authenticated
+@operation("The caller's contracts", tag=TAG, responses={200: ContractList},
+           security="bearer")
 async def list_contracts(request: Request) -> HTTPResponse:
     return json({"items": await queries.list_mine(_deps(request), request.ctx.user_id)})
 
 
 @bp.get("/contracts/<contract_id:str>")
-@openapi.summary("One contract (parties only; masked identities)")
 @authenticated
+@operation("One contract (parties only; masked identities)", tag=TAG, path=_ID,
+           responses={200: ContractView}, security="bearer")
 async def get_contract(request: Request, contract_id: str) -> HTTPResponse:
     view = await queries.get(_deps(request), request.ctx.user_id, contract_id)
     return json(view, headers={"ETag": f'"{view["version"]}"'})
 
 
 @bp.patch("/contracts/<contract_id:str>")
-@openapi.summary("Edit terms or parties (If-Match: version); clears all confirmations")
 @authenticated
-async def edit_contract(request: Request, contract_id: str) -> HTTPResponse:
-    await drafting.edit(_deps(request), request.ctx.user_id, contract_id,
-                        request.headers.get("if-match"), json_object(request))
+@operation(
+    "Edit terms or parties (If-Match: version); clears all confirmations", tag=TAG,
+    path=_ID, body=ContractEditBody,
+    headers={"if_match": Header("If-Match", IfMatch, "合同当前的 version（或 ETag）",
+                                required=True)},
+    responses={200: ContractView}, security="bearer",
+    errors={400: "invalid_input, invalid_json, invalid_if_match", 409: "invalid_state",
+            412: "version_mismatch", 422: "cannot_remove_self, sellers_mismatch, "
+            "seller_not_joined, house_not_eligible", 428: "if_match_required"})
+async def edit_contract(request: Request, contract_id: str, body: ContractEditBody,
+                        if_match: str | None) -> HTTPResponse:
+    await drafting.edit(_deps(request), request.ctx.user_id, contract_id, if_match,
+                        body.model_dump(exclude_unset=True))
     view = await queries.get(_deps(request), request.ctx.user_id, contract_id)
     return json(view, headers={"ETag": f'"{view["version"]}"'})
 
 
 @bp.post("/contracts/<contract_id:str>/cancel")
-@openapi.summary("The initiator cancels before filing")
 @authenticated
+@operation("The initiator cancels before filing", tag=TAG, path=_ID,
+           responses={200: ContractView}, security="bearer",
+           errors={403: "not_initiator", 409: "invalid_state"})
 async def cancel_contract(request: Request, contract_id: str) -> HTTPResponse:
     await drafting.cancel(_deps(request), request.ctx.user_id, contract_id)
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id))
 
 
 @bp.post("/contracts/<contract_id:str>/invitations")
-@openapi.summary("Invite a party: a single-use share token bound to their ID number")
-@openapi.body({"application/json": {"party_id": str}})
 @authenticated
-async def invite(request: Request, contract_id: str) -> HTTPResponse:
-    data = json_object(request)
+@operation("Invite a party: a single-use share token bound to their ID number", tag=TAG,
+           path=_ID, body=InviteBody, responses={201: InvitationView}, security="bearer",
+           errors={409: "invalid_state, party_already_joined"})
+async def invite(request: Request, contract_id: str, body: InviteBody) -> HTTPResponse:
     out = await invitations.invite(_deps(request), request.ctx.user_id, contract_id,
-                                   data.get("party_id"))
+                                   body.party_id)
     return json(out, status=201)
 
 
 @bp.post("/invitations/<token:str>/accept")
-@openapi.summary("Accept an invitation (the bound identity must be the invitee's)")
 @authenticated
+@operation("Accept an invitation (the bound identity must be the invitee's)", tag=TAG,
+           path={"token": InvitationToken}, responses={200: ContractView}, security="bearer",
+           errors={403: "identity_not_bound, invitee_mismatch",
+                   404: "not_found, invitation_not_found",
+                   409: "invitation_used, invitation_expired, already_a_party, invalid_state"})
 async def accept(request: Request, token: str) -> HTTPResponse:
     contract_id = await invitations.accept(_deps(request), request.ctx.user_id, token)
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id))
 
 
 @bp.post("/contracts/<contract_id:str>/confirm")
-@openapi.summary("Confirm this exact version; the last confirmation freezes the contract")
-@openapi.body({"application/json": {"version": int}})
 @authenticated
-async def confirm(request: Request, contract_id: str) -> HTTPResponse:
-    data = json_object(request)
-    await confirmation.confirm(_deps(request), request.ctx.user_id, contract_id,
-                               data.get("version"))
+@operation("Confirm this exact version; the last confirmation freezes the contract", tag=TAG,
+           path=_ID, body=ConfirmBody, responses={200: ContractView}, security="bearer",
+           errors={409: "invalid_state", 412: "version_mismatch", 422: "house_not_eligible"})
+async def confirm(request: Request, contract_id: str, body: ConfirmBody) -> HTTPResponse:
+    await confirmation.confirm(_deps(request), request.ctx.user_id, contract_id, body.version)
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id))
 
 
 @bp.get("/contracts/<contract_id:str>/timeline")
-@openapi.summary("Every event of the contract, oldest first (hash-chained)")
 @authenticated
+@operation("Every event of the contract, oldest first (hash-chained)", tag=TAG, path=_ID,
+           responses={200: Timeline}, security="bearer")
 async def contract_timeline(request: Request, contract_id: str) -> HTTPResponse:
     return json({"events": await queries.events(_deps(request), request.ctx.user_id,
                                                 contract_id)})
 
 
 @bp.get("/contracts/<contract_id:str>/document.pdf")
-@openapi.summary("The current PDF (a marked draft preview before freezing)")
 @authenticated
+@operation("The current PDF (a marked draft preview before freezing)", tag=TAG, path=_ID,
+           responses={200: "application/pdf"}, security="bearer",
+           errors={404: "not_found, house_not_linked"})
 async def document(request: Request, contract_id: str) -> HTTPResponse:
     pdf, sha = await queries.document(_deps(request), request.ctx.user_id, contract_id)
     return _private_pdf(pdf, sha)
@@ -135,43 +189,56 @@ async def evidence_report(request: Request, contract_id: str) -> HTTPResponse:
 
 
 @bp.get("/contracts/<contract_id:str>/pages/<page:str>")
-@openapi.summary("A page preview for phones: /pages/{n}.png")
 @authenticated
+@operation("A page preview for phones: /pages/{n}.png", tag=TAG,
+           path={**_ID, "page": PageName}, responses={200: "image/png"}, security="bearer",
+           errors={404: "not_found, house_not_linked, page_not_found"})
 async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
-    number = page.removesuffix(".png")
-    if not page.endswith(".png") or not number.isdigit():
-        raise NotFound()
-    if not 1 <= int(number) <= 500:
-        raise InvalidInput({"page": "页码无效"})
-    png = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, int(number))
+    number = int(page.removesuffix(".png"))
+    if not 1 <= number <= 500:
+        if number == 0:
+            raise InvalidInput({"page": "页码无效"})
+        raise NotFound("页码超出范围", code="page_not_found")
+    png = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, number)
     return raw(png, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 @bp.post("/contracts/<contract_id:str>/signatures")
-@openapi.summary("Sign (needs a passed `sign` face verification); the last signature files")
-@openapi.body({"application/json": {"face_verification_id": str, "signature_image": str}})
 @authenticated
-async def sign(request: Request, contract_id: str) -> HTTPResponse:
+@operation("Sign (needs a passed `sign` face verification); the last signature files",
+           tag=TAG, path=_ID, body=SignBody, responses={201: ContractView}, security="bearer",
+           errors={400: "invalid_input, invalid_json, invalid_signature_image",
+                   409: f"invalid_state, already_signed, filing_in_progress, {_FACE_CONSUME}",
+                   422: "house_not_eligible"})
+async def sign(request: Request, contract_id: str, body: SignBody) -> HTTPResponse:
     deps = _deps(request)
-    if await signing.sign(deps, request.ctx.user_id, contract_id, json_object(request)):
+    if await signing.sign(deps, request.ctx.user_id, contract_id, body.model_dump()):
         await filing.file_after_last_signature(deps, contract_id)
     return json(await queries.get(deps, request.ctx.user_id, contract_id), status=201)
 
 
 @bp.post("/contracts/<contract_id:str>/revocation")
-@openapi.summary("Ask to revoke a filed contract (every party then confirms)")
 @authenticated
-async def request_revocation(request: Request, contract_id: str) -> HTTPResponse:
+@operation("Ask to revoke a filed contract (every party then confirms)", tag=TAG, path=_ID,
+           body=RevocationBody, body_optional=True, responses={202: ContractView},
+           security="bearer",
+           errors={409: "invalid_state, filing_in_progress, revocation_already_requested"})
+async def request_revocation(request: Request, contract_id: str, body: RevocationBody
+                             ) -> HTTPResponse:
     await revocation.request(_deps(request), request.ctx.user_id, contract_id,
-                             json_object(request, optional=True))
+                             body.model_dump())
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id), status=202)
 
 
 @bp.post("/contracts/<contract_id:str>/revocation/confirm")
-@openapi.summary("Confirm the revocation with a passed `revoke` face verification")
-@openapi.body({"application/json": {"face_verification_id": str}})
 @authenticated
-async def confirm_revocation(request: Request, contract_id: str) -> HTTPResponse:
+@operation("Confirm the revocation with a passed `revoke` face verification", tag=TAG,
+           path=_ID, body=RevocationConfirmBody, responses={200: ContractView},
+           security="bearer",
+           errors={409: "invalid_state, revocation_not_requested, "
+                        f"revocation_already_confirmed, {_FACE_CONSUME}"})
+async def confirm_revocation(request: Request, contract_id: str, body: RevocationConfirmBody
+                             ) -> HTTPResponse:
     await revocation.confirm(_deps(request), request.ctx.user_id, contract_id,
-                             json_object(request))
+                             body.model_dump())
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id))

@@ -4,41 +4,50 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sanic_ext import openapi
 
 from server.http.auth import authenticated
-from server.http.body import json_object
+from server.http.operations import operation
 from server.http.render import json
+from server.schemas.miniapp import FaceStartBody, FaceVerificationView
+from server.schemas.types import FaceVerificationId
 
 bp = Blueprint("miniapp_face")
+TAG = "mini-program: face verification"
+_PROVIDER_ERRORS = {502: "upstream_bad_answer", 503: "upstream_unavailable",
+                    504: "upstream_timeout"}
 
 
 @bp.post("/face-verifications")
-@openapi.summary("Start a face verification (consent required)")
-@openapi.description("purpose `bind_identity` (name + id_number required), `sign` or `revoke` "
-                     "(contract_id required; identity already bound). `client_payload` is what "
-                     "the phone SDK needs (e.g. `biz_token`). 201 with "
-                     "`{id, provider, client_payload, expires_at, status, identity (masked)}`.")
-@openapi.body({"application/json": {"purpose": str, "consent": bool, "name": str,
-                                    "id_number": str, "contract_id": str,
-                                    "consent_text_version": str, "meta_info": str}})
 @authenticated
-async def start(request: Request) -> HTTPResponse:
-    data = json_object(request)
+@operation(
+    "Start a face verification (consent required)", tag=TAG, body=FaceStartBody,
+    description="purpose `bind_identity` (name + id_number required), `sign` or `revoke` "
+    "(contract_id required; identity already bound). `client_payload` is what "
+    "the phone SDK needs (e.g. `biz_token`).",
+    responses={201: FaceVerificationView}, security="bearer",
+    errors={400: "invalid_input, invalid_json, consent_required, consent_outdated",
+            409: "identity_not_bound, identity_already_bound, wechat_login_required",
+            429: "rate_limited", **_PROVIDER_ERRORS})
+async def start(request: Request, body: FaceStartBody) -> HTTPResponse:
     face = request.app.ctx.face
-    v = await face.start(request.ctx.user_id, data.get("purpose"), consent=data.get("consent"),
-                         name=data.get("name"), id_number=data.get("id_number"),
-                         contract_id=data.get("contract_id"), meta_info=data.get("meta_info"),
-                         consent_text_version=data.get("consent_text_version"))
+    v = await face.start(request.ctx.user_id, body.purpose, consent=body.consent,
+                         name=body.name, id_number=body.id_number,
+                         contract_id=body.contract_id, meta_info=body.meta_info,
+                         consent_text_version=body.consent_text_version)
     return json(face.view(v), status=201)
 
 
 @bp.post("/face-verifications/<verification_id:str>/complete")
-@openapi.summary("Query the provider for the result (idempotent once final)")
-@openapi.description("→ `{id, status: passed|failed, reason_code, score?}`; a passed "
-                     "`bind_identity` binds the identity. 409 `face_verification_pending` while "
-                     "the phone is not done; 502/503/504 on provider trouble (nothing changes).")
 @authenticated
+@operation(
+    "Query the provider for the result (idempotent once final)", tag=TAG,
+    path={"verification_id": FaceVerificationId},
+    description="→ `{id, status: passed|failed, reason_code, score?}`; a passed "
+    "`bind_identity` binds the identity. 409 `face_verification_pending` while "
+    "the phone is not done; 502/503/504 on provider trouble (nothing changes).",
+    responses={200: FaceVerificationView}, security="bearer",
+    errors={409: "face_verification_pending, identity_already_bound", 429: "rate_limited",
+            **_PROVIDER_ERRORS})
 async def complete(request: Request, verification_id: str) -> HTTPResponse:
     face = request.app.ctx.face
     v = await face.complete(request.ctx.user_id, verification_id)
@@ -46,8 +55,10 @@ async def complete(request: Request, verification_id: str) -> HTTPResponse:
 
 
 @bp.get("/face-verifications/<verification_id:str>")
-@openapi.summary("A face verification of the caller, as stored (no provider query)")
 @authenticated
+@operation("A face verification of the caller, as stored (no provider query)", tag=TAG,
+           path={"verification_id": FaceVerificationId},
+           responses={200: FaceVerificationView}, security="bearer")
 async def show(request: Request, verification_id: str) -> HTTPResponse:
     face = request.app.ctx.face
     return json(face.view(await face.get(request.ctx.user_id, verification_id)))

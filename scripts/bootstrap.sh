@@ -47,3 +47,13 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The TypeScript client check (tests/typescript): openapi-typescript and tsc, pinned by
+# the committed package-lock.json.
+if [ $want_test -eq 1 ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "note: please install Node.js 20 and npm (the TypeScript client test needs them)" >&2
+  elif [ ! -f tests/typescript/node_modules/.package-lock.json ] \
+      || [ tests/typescript/package-lock.json -nt tests/typescript/node_modules/.package-lock.json ]; then
+    (cd tests/typescript && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -42,25 +42,15 @@ def create_app(settings: Settings | None = None, name: str = "house_esign") -> S
     app.config.KEEP_ALIVE_TIMEOUT = 15
     app.extend(
         config=ExtConfig(
-            # sanic-ext only builds the document; its UI pages load from a CDN, so
-            # /docs itself is ours (server/web/docs.py), working offline.
-            oas_url_prefix="/docs",
-            oas_ui_default=None,
-            oas_ui_redoc=False,
-            oas_ui_swagger=False,
+            # sanic-ext's OpenAPI is off: /docs/openapi.json is generated from our own models
+            # (server.web.openapi_doc) and /docs is our offline page (server.web.docs).
+            oas=False,
             cors=False,
             health=False,
             http_auto_head=True,
             http_auto_options=False,
             http_auto_trace=False,
-            oas_autodoc=True,
         )
-    )
-    app.ext.openapi.describe(
-        "二手房网签备案 API",
-        version="1.0.0",
-        description="Mini-program, registration-office and public-verification endpoints "
-        "of the second-hand house online signing and filing service.",
     )
     app.ctx.settings = settings
     secrets = load_secrets(settings)

@@ -9,12 +9,14 @@ from sanic import Blueprint, Request, response
 from tortoise import connections
 
 from server.http.metrics import exposition
+from server.http.operations import operation
 
 log = logging.getLogger("server.ops")
 bp = Blueprint("ops")
 
 
 @bp.get("/healthz")
+@operation("Liveness", tag="ops", responses={200: "application/json"})
 async def healthz(request: Request) -> response.HTTPResponse:
     """Alive: the worker answers. Says nothing about its dependencies."""
     return response.json({"status": "ok"})
@@ -33,6 +35,8 @@ async def _database() -> None:
 
 
 @bp.get("/readyz")
+@operation("Readiness: database, key-value store, signing keys", tag="ops",
+           responses={200: "application/json"}, errors={503: "not_ready"})
 async def readyz(request: Request) -> response.HTTPResponse:
     """Ready: database, key-value store and signing keys usable; 503 naming what is not."""
     ctx = request.app.ctx
@@ -55,6 +59,7 @@ async def readyz(request: Request) -> response.HTTPResponse:
 
 
 @bp.get("/metrics")
+@operation("Prometheus metrics (text format)", tag="ops", responses={200: "text/plain"})
 async def metrics(request: Request) -> response.HTTPResponse:
     body, content_type = exposition()
     return response.raw(body, content_type=content_type)

@@ -39,6 +39,9 @@ def _share(p: Problems, value: Any, path: str) -> Decimal | None:
     except InvalidOperation:
         p.add(path, "份额应为0至100之间的数")
         return None
+    if not share.is_finite():  # "NaN" and "Infinity" parse, but compare by raising
+        p.add(path, "份额应为0至100之间的数")
+        return None
     if not Decimal(0) < share <= Decimal(100) or share.as_tuple().exponent < -4:
         p.add(path, "份额应大于0且不超过100，最多四位小数")
         return None

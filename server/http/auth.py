@@ -38,3 +38,17 @@ def authenticated(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Await
         return await handler(request, *args, **kwargs)
 
     return wrapper
+
+
+def identity_bound(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """After :func:`authenticated`: the caller must have bound a real identity (else 403
+    ``identity_not_bound``), checked before the body so that the answer does not depend on it."""
+
+    @wraps(handler)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+        from server.services.contracts.access import bound_user
+
+        await bound_user(request.ctx.user_id)
+        return await handler(request, *args, **kwargs)
+
+    return wrapper

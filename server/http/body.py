@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sanic import Request
 
-from server.errors import ApiError
+from server.http.validation import parse_json
 
 
 def json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    raw = request.body or b""
-    if not raw.strip():
-        if optional:
-            return {}
-        raise ApiError("请求体不能为空", code="invalid_json")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ApiError("请求体不是有效的 JSON", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise ApiError("请求体应为 JSON 对象", code="invalid_json")
-    return data
+    """For the few routes without a body model (the sandbox, the token endpoint's JSON)."""
+    return parse_json(request.body, optional=optional)

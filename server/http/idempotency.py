@@ -43,8 +43,10 @@ def install(app: Sanic) -> None:
         key = request.headers.get("idempotency-key")
         if key is None or request.method not in _MUTATING:
             return None
-        if not 1 <= len(key) <= _MAX_KEY or not key.isascii():
-            raise ApiError("Idempotency-Key 应为1至128个ASCII字符", code="invalid_idempotency_key")
+        # Printable ASCII only: a NUL or other control character would break PostgreSQL.
+        if not 1 <= len(key) <= _MAX_KEY or not all(" " < c <= "~" for c in key):
+            raise ApiError("Idempotency-Key 应为1至128个可见ASCII字符",
+                           code="invalid_idempotency_key")
         scope, digest = _scope(request), _request_hash(request)
         record = await IdempotencyRecord.get_or_none(scope=scope, key=key)
         if record is not None:

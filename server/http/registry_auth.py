@@ -26,6 +26,8 @@ from sanic import Request
 from server.auth.tokens import Es256Codec, InvalidToken
 from server.errors import ApiError, Forbidden, InvalidInput, Unauthenticated
 from server.http.body import json_object
+from server.http.validation import validate
+from server.schemas.registry import TokenBody
 
 AUDIENCE = "registry"
 TOKEN_TYPE = "registry_access"
@@ -104,12 +106,10 @@ def client_credentials(request: Request) -> ClientCredentials:
     if basic is not None:
         if body.get("client_secret") is not None:
             raise ApiError("只能使用一种客户端认证方式", code="invalid_request")
-        return ClientCredentials(basic[0], basic[1], scope)
-    fields = {k: "必填" for k in ("client_id", "client_secret")
-              if not isinstance(body.get(k), str) or not body.get(k)}
-    if fields:
-        raise InvalidInput(fields)
-    return ClientCredentials(body["client_id"], body["client_secret"], scope)
+        body = {**body, "client_id": basic[0], "client_secret": basic[1]}
+    # Length and character class before any lookup (a NUL would break PostgreSQL).
+    creds = validate(TokenBody, body)
+    return ClientCredentials(creds.client_id, creds.client_secret, scope)
 
 
 async def registry_principal(request: Request, scope: str) -> RegistryPrincipal:

@@ -22,17 +22,22 @@ from server.services.outbox import announce
 MAX_PAGE = 200
 
 
+def _ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 19
+
+
 def parse_cursor(cursor: str | None, limit: str | None) -> tuple[int, int]:
     problems = {}
     after = 0
     size = 50
     if cursor:
-        if not cursor.isdigit():
+        # isdigit() alone admits "²" and other non-ASCII digits int() cannot read.
+        if not _ascii_number(cursor) or int(cursor) >= 2**63:
             problems["cursor"] = "应为上次返回的 next_cursor"
         else:
             after = int(cursor)
     if limit:
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        if not _ascii_number(limit) or not 1 <= int(limit) <= MAX_PAGE:
             problems["limit"] = f"应为1至{MAX_PAGE}"
         else:
             size = int(limit)

@@ -4,7 +4,8 @@ sanic-ext's own docs pages load their scripts from a CDN, so without internet
 ``/docs`` was blank. Here the Swagger UI assets come from the ``swagger-ui-py``
 package the project installs (nothing third-party is copied into this
 repository); the page and its start-up script are ours, in ``templates/docs``.
-The OpenAPI document itself stays sanic-ext's, at ``/docs/openapi.json``.
+The OpenAPI document, ``/docs/openapi.json``, is generated from our models
+(:mod:`server.web.openapi_doc`).
 
 The page runs under a strict Content-Security-Policy: scripts, styles and
 images only from this origin (plus ``data:`` images, which Swagger UI's

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
-from sanic_ext import openapi
 
 from server.errors import NotFound
+from server.http.operations import operation
 from signing import worker
 from signing.pki.ocsp import decode_get_request, error_response
 
@@ -29,14 +29,19 @@ def _pki(request: Request):
 
 
 @bp.get("/roots.pem")
-@openapi.summary("The trust anchors (PEM)")
+@operation("The trust anchors (PEM)", tag="pki",
+           responses={200: "application/x-pem-file"},
+           validate=False)
 async def roots(request: Request) -> HTTPResponse:
     return raw(_pki(request).roots_pem(), content_type="application/x-pem-file",
                headers={"Cache-Control": "public, max-age=3600"})
 
 
 @bp.get("/ca/<name:str>")
-@openapi.summary("A CA certificate (DER): root.cer, issuing.cer")
+@operation("A CA certificate (DER): root.cer, issuing.cer", tag="pki",
+           responses={200: "application/pkix-cert"},
+           errors={404: "not_found"},
+           validate=False)
 async def ca_cert(request: Request, name: str) -> HTTPResponse:
     ca = name.removesuffix(".cer")
     try:
@@ -47,7 +52,10 @@ async def ca_cert(request: Request, name: str) -> HTTPResponse:
 
 
 @bp.get("/crl/<name:str>")
-@openapi.summary("A CA's current CRL (DER)")
+@operation("A CA's current CRL (DER)", tag="pki",
+           responses={200: "application/pkix-crl"},
+           errors={404: "not_found"},
+           validate=False)
 async def crl(request: Request, name: str) -> HTTPResponse:
     try:
         der = await request.app.ctx.cpu.run(worker.crl_der, name.removesuffix(".crl"))
@@ -67,13 +75,17 @@ async def _ocsp(request: Request, der: bytes | None) -> HTTPResponse:
 
 
 @bp.post("/ocsp")
-@openapi.summary("OCSP (RFC 6960), POST with a DER request")
+@operation("OCSP (RFC 6960), POST with a DER request", tag="pki",
+           responses={200: "application/ocsp-response"},
+           validate=False)
 async def ocsp_post(request: Request) -> HTTPResponse:
     return await _ocsp(request, request.body or None)
 
 
 @bp.get("/ocsp/<encoded:path>")
-@openapi.summary("OCSP (RFC 6960 §A.1), GET with the URL-encoded base64 of a DER request")
+@operation("OCSP (RFC 6960 §A.1), GET with the URL-encoded base64 of a DER request", tag="pki",
+           responses={200: "application/ocsp-response"},
+           validate=False)
 async def ocsp_get(request: Request, encoded: str) -> HTTPResponse:
     try:
         der = decode_get_request(encoded)
@@ -83,7 +95,10 @@ async def ocsp_get(request: Request, encoded: str) -> HTTPResponse:
 
 
 @bp.post("/tsa")
-@openapi.summary("RFC 3161 timestamping (the in-process TSA; development and tests)")
+@operation("RFC 3161 timestamping (the in-process TSA; development and tests)", tag="pki",
+           responses={200: "application/timestamp-reply"},
+           errors={404: "external_tsa"},
+           validate=False)
 async def tsa(request: Request) -> HTTPResponse:
     try:
         answer = await request.app.ctx.cpu.run(worker.tsa_response, request.body or b"")

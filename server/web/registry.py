@@ -12,42 +12,31 @@ learn what exists elsewhere.
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request, Sanic
+from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
-from sanic_ext import openapi
 
 from server.domain.units import parse_restriction, parse_unit, unit_no_problem
 from server.errors import ApiError, InvalidInput, NotFound
-from server.http.body import json_object
+from server.http.operations import operation
 from server.http.registry_auth import client_credentials, registry_scope
 from server.http.render import json
+from server.schemas.miniapp import UnitView
+from server.schemas.registry import (
+    RestrictionAnswer,
+    RestrictionBody,
+    RestrictionId,
+    TokenAnswer,
+    TokenBody,
+    UnitBody,
+    UnitNo,
+    UnitUpsert,
+)
 
 PREFIX = "/registry/v1"
 bp = Blueprint("registry_units", url_prefix=PREFIX)
-
-_UNIT_EXAMPLE = {
-    "certificate_no": "鄂(2023)咸宁市不动产权第0012345号", "house_no": "XA-0012-03-0502",
-    "location": {"city": "咸宁市", "district": "咸安区", "community": "温泉路88号温泉花园",
-                 "building": "3栋", "unit": "2单元", "room": "502", "floor": "5",
-                 "total_floors": "18"},
-    "building_area": 118.36, "inner_area": 96.12, "structure": 3, "planned_use": "住宅",
-    "owners": [{"name": "王建国", "id_number": "421202197503123518", "share": 50,
-                "kind": "by_share"}],
-    "source_version": 7,
-}
-
-
-@bp.before_server_start
-async def _describe_security(app: Sanic) -> None:
-    """The OAuth2 scheme the ``secured("registry")`` routes refer to in ``/docs``."""
-    app.ext.openapi.add_security_scheme(
-        "registry", "oauth2", description="Client credentials of a registration office",
-        flows={"clientCredentials": {"tokenUrl": f"{PREFIX}/token", "scopes": {
-            "units:read": "read units of the client's region",
-            "units:write": "push units and restrictions of the client's region",
-            "contracts:read": "read filed contracts of the client's region",
-            "contracts:write": "report acceptance / completion of registration"}}})
-
+TAG = "registry: units"
+_UNIT = {"unit_no": UnitNo}
+_RESTRICTION = {"unit_no": UnitNo, "restriction_id": RestrictionId}
 
 def _visible_unit(request: Request, unit_no: str) -> str:
     """400 for a malformed unit number, 404 for one outside the caller's region."""
@@ -59,13 +48,18 @@ def _visible_unit(request: Request, unit_no: str) -> str:
 
 
 @bp.post("/token")
-@openapi.summary("OAuth2 client credentials → registry access token")
-@openapi.description(
-    "Credentials by HTTP Basic, `application/x-www-form-urlencoded` or JSON "
+@operation(
+    "OAuth2 client credentials → registry access token", tag="registry: auth",
+    description="Credentials by HTTP Basic, `application/x-www-form-urlencoded` or JSON "
     "`{client_id, client_secret, grant_type?: client_credentials, scope?}`. Answers "
     "`{access_token, token_type: Bearer, expires_in, scope}`; a wrong client or secret is "
-    "401 `invalid_client`. The token is an ES256 JWT with audience `registry`.")
-@openapi.body({"application/json": {"client_id": str, "client_secret": str}})
+    "401 `invalid_client`. The token is an ES256 JWT with audience `registry`.",
+    raw_body={"application/json": {"$ref": "#/components/schemas/TokenBody"},
+              "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
+    responses={200: TokenAnswer},
+    errors={400: "invalid_input, invalid_json, invalid_request, unsupported_grant_type, "
+                 "invalid_scope", 401: "invalid_client", 429: "rate_limited"},
+    models=(TokenBody,))
 async def token(request: Request) -> HTTPResponse:
     creds = client_credentials(request)
     client = await request.app.ctx.registry_clients.authenticate(creds.client_id,
@@ -85,61 +79,62 @@ async def token(request: Request) -> HTTPResponse:
 
 
 @bp.get("/units/<unit_no:str>")
-@openapi.summary("A unit as stored (owners masked, every restriction incl. lifted ones)")
-@openapi.secured("registry")
 @registry_scope("units:read")
+@operation("A unit as stored (owners masked, every restriction incl. lifted ones)", tag=TAG,
+           path=_UNIT, responses={200: UnitView}, security=("registry", "units:read"))
 async def get_unit(request: Request, unit_no: str) -> HTTPResponse:
     _visible_unit(request, unit_no)
     return json(await request.app.ctx.unit_registry.registry_view(unit_no))
 
 
 @bp.put("/units/<unit_no:str>")
-@openapi.summary(
+@registry_scope("units:write")
+@operation(
     "Upsert a unit with its owners; an older source_version is not applied and answers "
-    "200 {applied: false, reason: stale_version, current_version}")
-@openapi.description(
-    "Ordering by `source_version`: newer replaces the unit and all its owners (200 "
-    "`result: updated`, or 201 `result: created`); the same version with the same content "
-    "is an idempotent repeat (200 `result: unchanged`); the same version with other content "
-    "is 409 `version_conflict`; an older version changes nothing and answers 200 "
+    "200 {applied: false, reason: stale_version, current_version}", tag=TAG,
+    description="Ordering by `source_version`: newer replaces the unit and all its owners "
+    "(200 `result: updated`, or 201 `result: created`); the same version with the same "
+    "content is an idempotent repeat (200 `result: unchanged`); the same version with other "
+    "content is 409 `version_conflict`; an older version changes nothing and answers 200 "
     "`{applied: false, reason: stale_version, current_version}` (not an error: a late "
     "delivery is normal). The region is the first six characters of `unit_no`; a unit of "
     "another region is 404. Owners: `kind` sole | joint (共同共有, no shares) | by_share "
     "(按份共有, shares summing to 100). `structure` 1..6; areas in m², inner ≤ building. "
-    "Every invalid field is named in `details.fields`, e.g. `owners[1].id_number`.")
-@openapi.body({"application/json": _UNIT_EXAMPLE})
-@openapi.secured("registry")
-@registry_scope("units:write")
-async def put_unit(request: Request, unit_no: str) -> HTTPResponse:
+    "Every invalid field is named in `details.fields`, e.g. `owners[1].id_number`.",
+    path=_UNIT, body=UnitBody, responses={200: UnitUpsert, 201: UnitUpsert},
+    security=("registry", "units:write"), errors={409: "version_conflict"})
+async def put_unit(request: Request, unit_no: str, body: UnitBody) -> HTTPResponse:
     _visible_unit(request, unit_no)
-    data = parse_unit(unit_no, json_object(request))
+    data = parse_unit(unit_no, body.model_dump(exclude_unset=True))
     result = await request.app.ctx.unit_registry.upsert(data)
     return json(result.as_dict(), status=201 if result.result == "created" else 200)
 
 
 @bp.put("/units/<unit_no:str>/restrictions/<restriction_id:str>")
-@openapi.summary("Add a restriction (seizure | mortgage | objection | advance_notice)")
-@openapi.description(
-    "`{kind, source_time?, note?}` plus, for `mortgage`, `lender` and `amount_fen`; for "
-    "`seizure`, optional `authority` and `case_no`; for `advance_notice`, `beneficiary: "
-    "{name?, id_number}`. 201 when new, 200 when repeated (`changed: false`) or corrected. "
-    "A lifted restriction cannot be re-added under the same id (409 `restriction_lifted`).")
-@openapi.body({"application/json": {"kind": "mortgage", "lender": "中国建设银行咸宁分行",
-                                    "amount_fen": 50_000_000,
-                                    "source_time": "2024-05-01T09:30:00+08:00"}})
-@openapi.secured("registry")
 @registry_scope("units:write")
-async def put_restriction(request: Request, unit_no: str, restriction_id: str) -> HTTPResponse:
+@operation(
+    "Add a restriction (seizure | mortgage | objection | advance_notice)", tag=TAG,
+    description="`{kind, source_time?, note?}` plus, for `mortgage`, `lender` and "
+    "`amount_fen`; for `seizure`, optional `authority` and `case_no`; for `advance_notice`, "
+    "`beneficiary: {name?, id_number}`. 201 when new, 200 when repeated (`changed: false`) "
+    "or corrected. A lifted restriction cannot be re-added under the same id (409 "
+    "`restriction_lifted`).",
+    path=_RESTRICTION, body=RestrictionBody,
+    responses={200: RestrictionAnswer, 201: RestrictionAnswer},
+    security=("registry", "units:write"), errors={409: "restriction_lifted"})
+async def put_restriction(request: Request, unit_no: str, restriction_id: str,
+                          body: RestrictionBody) -> HTTPResponse:
     _visible_unit(request, unit_no)
-    data = parse_restriction(restriction_id, json_object(request))
+    data = parse_restriction(restriction_id, body.model_dump(exclude_unset=True))
     result = await request.app.ctx.unit_registry.put_restriction(unit_no, restriction_id, data)
     return json(result.as_dict(), status=201 if result.created else 200)
 
 
 @bp.delete("/units/<unit_no:str>/restrictions/<restriction_id:str>")
-@openapi.summary("Lift a restriction (the record stays, inactive, with lifted_at)")
-@openapi.secured("registry")
 @registry_scope("units:write")
+@operation("Lift a restriction (the record stays, inactive, with lifted_at)", tag=TAG,
+           path=_RESTRICTION, responses={200: RestrictionAnswer},
+           security=("registry", "units:write"))
 async def lift_restriction(request: Request, unit_no: str, restriction_id: str
                            ) -> HTTPResponse:
     _visible_unit(request, unit_no)

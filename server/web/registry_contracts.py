@@ -6,38 +6,46 @@ import base64
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
-from sanic_ext import openapi
 
-from server.http.body import json_object
+from server.http.operations import operation
 from server.http.registry_auth import registry_scope
 from server.http.render import json
+from server.schemas.registry import AcceptanceBody, Feed, FeedQuery, SharedData, StatusAnswer
+from server.schemas.types import FilingNo
 from server.services import registry_share
 from server.services.contracts import evidence
 from server.services.verification_cache import forget_facts
 
 bp = Blueprint("registry_contracts", url_prefix="/registry/v1")
+TAG = "registry: contracts"
+_FILING = {"filing_no": FilingNo}
+_READ = ("registry", "contracts:read")
+_WRITE = ("registry", "contracts:write")
 
 
 @bp.get("/contracts")
-@openapi.summary("Change feed of filed / accepted / registered / revoked contracts")
 @registry_scope("contracts:read")
-async def feed(request: Request) -> HTTPResponse:
-    after, limit = registry_share.parse_cursor(request.args.get("cursor"),
-                                               request.args.get("limit"))
+@operation("Change feed of filed / accepted / registered / revoked contracts", tag=TAG,
+           description="Oldest first; pass the answer's `next_cursor` as `cursor` to resume.",
+           query=FeedQuery, responses={200: Feed}, security=_READ)
+async def feed(request: Request, query: FeedQuery) -> HTTPResponse:
+    after, limit = registry_share.parse_cursor(query.cursor, query.limit)
     return json(await registry_share.feed(request.ctx.registry.region_code, after, limit))
 
 
 @bp.get("/contracts/<filing_no:str>")
-@openapi.summary("The shared data items of a filed contract (full identities)")
 @registry_scope("contracts:read")
+@operation("The shared data items of a filed contract (full identities)", tag=TAG,
+           path=_FILING, responses={200: SharedData}, security=_READ)
 async def shared(request: Request, filing_no: str) -> HTTPResponse:
     return json(await registry_share.shared_data(request.app.ctx.cipher,
                                                  request.ctx.registry.region_code, filing_no))
 
 
 @bp.get("/contracts/<filing_no:str>/document.pdf")
-@openapi.summary("The filed, signed PDF (ETag, Digest, X-Content-SHA256)")
 @registry_scope("contracts:read")
+@operation("The filed, signed PDF (ETag, Digest, X-Content-SHA256)", tag=TAG, path=_FILING,
+           responses={200: "application/pdf", 304: None}, security=_READ)
 async def document(request: Request, filing_no: str) -> HTTPResponse:
     sha = await registry_share.filed_document(request.ctx.registry.region_code, filing_no)
     etag = f'"{sha}"'
@@ -63,20 +71,21 @@ async def evidence_report(request: Request, filing_no: str) -> HTTPResponse:
 
 
 @bp.post("/contracts/<filing_no:str>/acceptance")
-@openapi.summary("The registration was accepted: locks the contract (no revocation)")
-@openapi.body({"application/json": {"case_no": str}})
 @registry_scope("contracts:write")
-async def acceptance(request: Request, filing_no: str) -> HTTPResponse:
-    data = json_object(request)
+@operation("The registration was accepted: locks the contract (no revocation)", tag=TAG,
+           path=_FILING, body=AcceptanceBody, responses={200: StatusAnswer}, security=_WRITE,
+           errors={409: "invalid_state, conflict"})
+async def acceptance(request: Request, filing_no: str, body: AcceptanceBody) -> HTTPResponse:
     out, stale = await registry_share.accept(request.ctx.registry.region_code, filing_no,
-                                             request.ctx.registry.client_id, data.get("case_no"))
+                                             request.ctx.registry.client_id, body.case_no)
     await forget_facts(request.app.ctx.kv, stale)
     return json(out)
 
 
 @bp.post("/contracts/<filing_no:str>/completion")
-@openapi.summary("The transfer registration was completed")
 @registry_scope("contracts:write")
+@operation("The transfer registration was completed", tag=TAG, path=_FILING,
+           responses={200: StatusAnswer}, security=_WRITE, errors={409: "invalid_state"})
 async def completion(request: Request, filing_no: str) -> HTTPResponse:
     out, stale = await registry_share.complete(request.ctx.registry.region_code, filing_no,
                                                request.ctx.registry.client_id)

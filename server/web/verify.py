@@ -16,14 +16,19 @@ import asyncio
 
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, html
-from sanic_ext import openapi
 
 from server.domain import clock
 from server.errors import ApiError, PayloadTooLarge
+from server.http.operations import operation
 from server.http.render import json
+from server.schemas.types import VerifyCode
+from server.schemas.verify import DocumentReport, VerificationFacts, VerifyQuery
 from server.services.verification import documents, facts, gate, page
 
 bp = Blueprint("verify")
+TAG = "public verification"
+# Path and token are not validated as 400s here: a malformed code or token is just one
+# more code that does not exist (the same 404), and the gate never sends it to the database.
 
 _UPLOAD_TYPES = ("application/pdf", "application/octet-stream")
 
@@ -45,16 +50,25 @@ async def _limited(request: Request, bucket: str, per_minute: int) -> bool:
     return await gate.over_limit(request.app.ctx.kv, bucket, _client(request), per_minute)
 
 
+_DOC = {"path": {"code": VerifyCode}, "query": VerifyQuery, "tag": TAG}
+
+
+def _token(request: Request) -> str | None:
+    return request.args.get("t")
+
+
 @bp.get("/v/<code:str>")
-@openapi.summary("Verification page for the QR code (HTML, Chinese); 404 for unknown or wrong")
-@openapi.parameter("t", str, "query", description="the token printed in the QR code")
+@operation("Verification page for the QR code (HTML, Chinese); 404 for unknown or wrong",
+           responses={200: "text/html"}, errors={404: "not_found (an HTML page)",
+                                                  429: "rate_limited (an HTML page)"},
+           validate=False, **_DOC)
 async def verify_page(request: Request, code: str) -> HTTPResponse:
     ctx = request.app.ctx
     if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
         return html(page.RATE_LIMITED_HTML, status=429,
                     headers={**page.HTML_HEADERS, "Retry-After": str(gate.RATE_WINDOW_S)})
     try:
-        opened = await gate.open_gate(code, request.args.get("t"))
+        opened = await gate.open_gate(code, _token(request))
     except gate.VerificationNotFound:
         return html(page.NOT_FOUND_HTML, status=404, headers=page.HTML_HEADERS)
     data = await facts.load(ctx.kv, ctx.settings, opened)
@@ -62,8 +76,10 @@ async def verify_page(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.get("/api/v1/verify/<code:str>")
-@openapi.summary("The verification page's facts as JSON (masked)")
-@openapi.description(
+@operation(
+    "The verification page's facts as JSON (masked)", responses={200: VerificationFacts},
+    errors={404: "not_found", 429: "rate_limited"}, validate=False, **_DOC,
+    description=
     "`{code, status, status_label, sealing, note, times: {filed_at, registration_accepted_at, "
     "registered_at, revoked_at}, filing_no, filed_at, contract_no, filing_authority, "
     "house: {city, district, community, building, unit, room_masked, location_masked}, "
@@ -72,20 +88,24 @@ async def verify_page(request: Request, code: str) -> HTTPResponse:
     "document: {sha256, size, sealed_at}, notice, checked_at}`. Only filed, "
     "registration_accepted, registered and revoked contracts; anything else, an unknown code "
     "or a wrong token: the same 404. 429 `rate_limited` with Retry-After.")
-@openapi.parameter("t", str, "query", description="the token printed in the QR code")
 async def verify_json(request: Request, code: str) -> HTTPResponse:
     ctx = request.app.ctx
     if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
         raise gate.rate_limited()
-    opened = await gate.open_gate(code, request.args.get("t"))
+    opened = await gate.open_gate(code, _token(request))
     data = await facts.load(ctx.kv, ctx.settings, opened)
     return json({**data, "checked_at": clock.rfc3339(clock.now())},
                 headers=page.SECURITY_HEADERS)
 
 
 @bp.post("/api/v1/verify/<code:str>/document")
-@openapi.summary("Check a PDF against the filed original: identical, revision, signatures")
-@openapi.description(
+@operation(
+    "Check a PDF against the filed original: identical, revision, signatures",
+    raw_body={"application/pdf": {"type": "string", "contentMediaType": "application/pdf"}},
+    responses={200: DocumentReport},
+    errors={400: "invalid_pdf, empty_body", 404: "not_found", 413: "payload_too_large",
+            415: "unsupported_media_type", 429: "rate_limited"}, validate=False, **_DOC,
+    description=
     "Body: the PDF (`Content-Type: application/pdf`). → `{identical, matches_stage "
     "(prepared | signed:<party_id> | filed | null), matched_revision: {stage, sha256, size, "
     "signed_by}, bytes_after_match, added_after_filing, readable, signatures_valid, "
@@ -94,14 +114,12 @@ async def verify_json(request: Request, code: str) -> HTTPResponse:
     "indication, ok}], filed_sha256, uploaded_sha256, uploaded_size, status, "
     "conclusion: {level: ok|warn|bad, text}}`. 400 `invalid_pdf` / `empty_body`, "
     "413 `payload_too_large`, 415 `unsupported_media_type`, 429 `rate_limited`.")
-@openapi.parameter("t", str, "query", description="the token printed in the QR code")
-@openapi.body({"application/pdf": {"type": "string", "format": "binary"}})
 async def verify_document(request: Request, code: str) -> HTTPResponse:
     ctx = request.app.ctx
     settings = ctx.settings
     if await _limited(request, "document", settings.verify_document_rate_limit_per_minute):
         raise gate.rate_limited()
-    opened = await gate.open_gate(code, request.args.get("t"))
+    opened = await gate.open_gate(code, _token(request))
     ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if ctype not in _UPLOAD_TYPES:
         raise ApiError("请以 application/pdf 上传 PDF 文件", code="unsupported_media_type",

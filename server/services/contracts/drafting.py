@@ -222,7 +222,8 @@ def parse_if_match(header: str | None) -> int:
         raise ApiError("修改合同须携带 If-Match: <version>", code="if_match_required",
                        status=428)
     value = header.strip().strip('"').removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # isdigit() alone admits "²"; a version is at most a signed 64-bit integer.
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
         raise ApiError("If-Match 应为合同版本号", code="invalid_if_match")
     return int(value)
 

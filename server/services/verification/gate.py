@@ -11,6 +11,7 @@ faster, but it would let response times tell which codes exist.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ _DUMMY_TOKEN = secrets.token_urlsafe(24).encode()
 
 RATE_WINDOW_S = 60
 _CODE_MAX_LENGTH = Contract._meta.fields_map["verify_code"].max_length
+_CODE_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class VerificationNotFound(NotFound):
@@ -57,7 +59,8 @@ async def open_gate(code: str, token: str | None) -> Gate:
     """
     # The ORM refuses values longer than the column; such a code cannot exist, and ""
     # matches no row (codes are never empty), so the lookup still happens.
-    lookup = code if len(code) <= _CODE_MAX_LENGTH else ""
+    # Likewise a code outside the alphabet (a NUL breaks PostgreSQL): "" matches nothing.
+    lookup = code if len(code) <= _CODE_MAX_LENGTH and _CODE_CHARS.match(code) else ""
     row = await Contract.filter(verify_code=lookup).first().values(
         "id", "verify_token", "status", "filing_state", "updated_at")
     expected = (row["verify_token"] or "").encode() if row else b""

@@ -1,0 +1,39 @@
+"""Shapes of the public verification API (no login)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from server.schemas.common import Answer
+from server.schemas.types import VerifyToken
+
+
+class VerifyQuery(BaseModel):
+    t: VerifyToken | None = Field(default=None)  # type: ignore[valid-type]
+
+
+class VerificationFacts(Answer):
+    code: str
+    status: Literal["filed", "registration_accepted", "registered", "revoked"]
+    status_label: str
+    filing_no: str | None
+    contract_no: str | None
+    house: dict[str, Any]
+    parties: list[dict[str, Any]]
+    signatures: list[dict[str, Any]]
+    document: dict[str, Any] | None
+    checked_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class DocumentReport(Answer):
+    identical: bool
+    matches_stage: str | None
+    readable: bool
+    signatures_valid: bool | None
+    signatures: list[dict[str, Any]]
+    filed_sha256: str | None
+    uploaded_sha256: str
+    uploaded_size: int
+    conclusion: dict[str, Any]
