@@ -29,7 +29,7 @@ def _session_view(request: Request, session) -> dict:
             "user": request.app.ctx.accounts.user_view(session.user)}
 
 
-@bp.post("/auth/login")
+@bp.post("/auth/login", ctx_carries_token=True)
 @openapi.summary("Log in with a host-app code")
 @openapi.body({"application/json": {"provider": str, "code": str}})
 async def login(request: Request) -> HTTPResponse:
@@ -39,7 +39,7 @@ async def login(request: Request) -> HTTPResponse:
     return json(_session_view(request, session))
 
 
-@bp.post("/auth/refresh")
+@bp.post("/auth/refresh", ctx_carries_token=True)
 @openapi.summary("Rotate the refresh token")
 @openapi.body({"application/json": {"refresh_token": str}})
 async def refresh(request: Request) -> HTTPResponse:

@@ -72,7 +72,7 @@ async def cancel_contract(request: Request, contract_id: str) -> HTTPResponse:
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id))
 
 
-@bp.post("/contracts/<contract_id:str>/invitations")
+@bp.post("/contracts/<contract_id:str>/invitations", ctx_carries_token=True)
 @openapi.summary("Invite a party: a single-use share token bound to their ID number")
 @openapi.body({"application/json": {"party_id": str}})
 @authenticated

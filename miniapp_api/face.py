@@ -13,7 +13,7 @@ from server.http.render import json
 bp = Blueprint("miniapp_face")
 
 
-@bp.post("/face-verifications")
+@bp.post("/face-verifications", ctx_carries_token=True)
 @openapi.summary("Start a face verification (consent required)")
 @openapi.description("purpose `bind_identity` (name + id_number required), `sign` or `revoke` "
                      "(contract_id required; identity already bound). `client_payload` is what "
