@@ -47,7 +47,10 @@ async def open_services(app: Sanic) -> None:
     )
     app.ctx.idempotency_store = IdempotencyStore(app.ctx.cipher)
     # Face verification (server/services/face.py): app.ctx.face
-    app.ctx.face = build_face_service(settings, secrets, app.ctx.http, app.ctx.kv, app.ctx.cipher)
+    from server.services.contracts.access import face_step_gate
+
+    app.ctx.face = build_face_service(settings, secrets, app.ctx.http, app.ctx.kv, app.ctx.cipher,
+                                      step_gate=face_step_gate)
     open_house_services(app)  # houses + registry clients (before contracts use them)
     # --- signing, rendering and contracts (lead) ---
     from server.adapters.files import FileStore
