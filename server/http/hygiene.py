@@ -69,6 +69,8 @@ def decorate(settings: Settings, request: Request, response: HTTPResponse) -> No
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     origin = request.headers.get("origin")
+    if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+        return  # a preflight: preflight() alone decides what it allows
     if origin and origin.lower() in settings.cors_origins:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
