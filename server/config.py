@@ -188,6 +188,8 @@ class Settings:
     verify_cache_ttl_s: int = 300
     # Development only: die at a named point of filing, to test crash recovery.
     crash_point: str | None = None
+    # Development only: a directory through which tests hold a filing at a named point.
+    test_hook_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -309,6 +311,7 @@ class Settings:
                 env, "VERIFY_DOCUMENT_RATE_LIMIT_PER_MINUTE", 10, minimum=1),
             verify_cache_ttl_s=_int(env, "VERIFY_CACHE_TTL_S", 300, minimum=0, maximum=86400),
             crash_point=env.get("CRASH_POINT") or None,
+            test_hook_dir=env.get("TEST_HOOK_DIR") or None,
         )
         settings.check()
         return settings
@@ -329,6 +332,11 @@ class Settings:
                     )
             if self.crash_point:
                 raise ConfigError("CRASH_POINT: a test hook, refused when APP_ENV=production")
+            if self.test_hook_dir:
+                raise ConfigError("TEST_HOOK_DIR: a test hook, refused when APP_ENV=production")
+            if any(o.startswith("http://") for o in self.cors_origins):
+                raise ConfigError("CORS_ORIGINS: must be https:// origins when "
+                                  "APP_ENV=production")
             if not self.public_base_url.startswith("https://"):
                 raise ConfigError("PUBLIC_BASE_URL: must be https:// when APP_ENV=production")
         if self.pkcs11_module and not (self.pkcs11_token_label and self.pkcs11_pin):

@@ -20,6 +20,7 @@ from server.services import timeline
 from server.services.contracts.access import bound_user, ensure_can_sign, visible_contract
 from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import store_document
+from server.services.contracts.hooks import test_hook
 from signing.document import signature_field_name
 from signing.signature_image import (
     InvalidSignatureImage,
@@ -64,6 +65,7 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
     from signing import worker
     from signing.pades import SignerRequest
 
+    await test_hook(deps, "signing", contract_id)
     async with in_transaction():
         contract, me = await visible_contract(contract_id, user_id, lock=True)
         ensure_can_sign(contract, me)
