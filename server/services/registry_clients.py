@@ -158,9 +158,12 @@ class RegistryClients:
                 client = await RegistryClient.get_or_none(client_id=client_id)
                 encoded = client.secret_hash if client is not None else _DUMMY_HASH
                 ok = await asyncio.to_thread(verify_secret, client_secret, encoded)
-        if client is None or not ok or client.disabled_at is not None:
-            if throttle is not None:
+            failed = client is None or not ok or client.disabled_at is not None
+            if failed and throttle is not None:
+                # Counted while the slot is held, so the attempts queued behind it see it;
+                # a burst overshoots the limit by at most one attempt per slot.
                 await throttle.failed(client_id, address)
+        if failed:
             raise Unauthenticated("客户端凭证无效", code="invalid_client",
                                   headers={"WWW-Authenticate": 'Basic realm="registry"'})
         return client
