@@ -17,6 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.config import Settings
+from server.domain import clock
+from server.models import Contract
+from server.services.contracts import ContractDeps, filing
 from tests import flows
 from tests import sale as s
 from tests.backends import backend_name
@@ -409,3 +413,41 @@ async def _tamper(contract_id: str, seq: int) -> None:
     ev = await ContractEvent.get(contract_id=contract_id, seq=seq)
     ev.data = {**ev.data, "forged": True}
     await ev.save(update_fields=["data"])
+
+
+class _BlindChecks:
+    """A house check that misses every filing: only the database's own guard is left."""
+
+    async def check_house(self, *args, **kwargs):
+        from server.services.houses.checks import CheckOutcome
+
+        return CheckOutcome(check_id="chk_blind", eligible=True, reasons=[], unit=None,
+                            unit_no=None, data_version="blind", checked_at=clock.now(),
+                            purpose="filing")
+
+
+def test_the_unique_active_unit_refuses_what_a_blind_check_lets_through(live_server, api):
+    (winner, loser), seller, _ = _contracts_for_one_house(live_server, api, 2)
+    assert s.sign(api, winner, seller).status_code == 201
+    refused = s.sign(api, loser, seller)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["guard"] == "house_check"
+
+    async def file_blind() -> tuple[dict, str | None, str]:
+        # The loser again, as if its check had raced past the winner's filing.
+        await Contract.filter(id=loser).update(filing_state=None)
+        deps = ContractDeps(settings=Settings.from_env(live_server.env), cipher=None,
+                            files=None, pool=None, kv=None, houses=_BlindChecks(), face=None,
+                            fonts=None)
+        with pytest.raises(filing.FilingRefused) as caught:
+            await filing.record(deps, loser)
+        row = await Contract.get(id=loser)
+        return caught.value.details, row.active_unit_no, row.status
+
+    details, active_unit, status = with_db(live_server.env, file_blind)
+    assert details == {"guard": "unique_active_unit"}
+    assert active_unit is None and status == "signing"  # the transaction rolled back
+    events = s.expect(api.get(f"/api/v1/contracts/{loser}/timeline", headers=seller.headers),
+                      200)["events"]
+    guards = [e["data"]["guard"] for e in events if e["kind"] == "filing_refused"]
+    assert guards == ["house_check", "unique_active_unit"]
