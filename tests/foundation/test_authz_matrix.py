@@ -130,9 +130,10 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "GET /readyz": (public(200), "/readyz", None),
     "GET /metrics": (public(200), "/metrics", None),
     "GET /docs": (public(200), "/docs", None),
-    "GET /docs/redoc": (public(200), "/docs/redoc", None),
     "GET /docs/openapi.json": (public(200), "/docs/openapi.json", None),
+    "GET /docs/assets/<name:str>": (public(200), "/docs/assets/docs.css", None),
     "POST /sandbox/faceid": (public(200), "/sandbox/faceid", {}),
+    "POST /": (public(200), "/", {}),  # the sandbox, where the official Tencent SDK posts
     "POST /sandbox/faceid/scan": (public(400), "/sandbox/faceid/scan", {}),
     "POST /sandbox/faceid/expire": (public(400), "/sandbox/faceid/expire", {}),
     # Last: it ends the caller's session.
