@@ -20,7 +20,7 @@ def _session_view(request: Request, session) -> dict:
             "user": request.app.ctx.accounts.user_view(session.user)}
 
 
-@bp.post("/auth/login")
+@bp.post("/auth/login", ctx_carries_token=True)
 @operation("Log in with a host-app code", tag=TAG, body=LoginBody,
            responses={200: Session},
            errors={400: "invalid_input, invalid_json, unknown_provider", 401: "login_rejected",
@@ -31,7 +31,7 @@ async def login(request: Request, body: LoginBody) -> HTTPResponse:
     return json(_session_view(request, session))
 
 
-@bp.post("/auth/refresh")
+@bp.post("/auth/refresh", ctx_carries_token=True)
 @operation("Rotate the refresh token", tag=TAG, body=RefreshBody, responses={200: Session},
            errors={401: "invalid_refresh_token, refresh_token_reused"})
 async def refresh(request: Request, body: RefreshBody) -> HTTPResponse:

@@ -121,7 +121,7 @@ async def cancel_contract(request: Request, contract_id: str) -> HTTPResponse:
     return json(await queries.get(_deps(request), request.ctx.user_id, contract_id))
 
 
-@bp.post("/contracts/<contract_id:str>/invitations")
+@bp.post("/contracts/<contract_id:str>/invitations", ctx_carries_token=True)
 @authenticated
 @operation("Invite a party: a single-use share token bound to their ID number", tag=TAG,
            path=_ID, body=InviteBody, responses={201: InvitationView}, security="bearer",
@@ -180,8 +180,10 @@ def _private_pdf(pdf: bytes, sha: str, **headers: str) -> HTTPResponse:
 
 
 @bp.get("/contracts/<contract_id:str>/evidence.pdf")
-@openapi.summary("The evidence report (证据报告): a sealed PDF/A of everything that happened")
 @authenticated
+@operation("The evidence report (证据报告): a sealed PDF/A of everything that happened",
+           tag=TAG, path=_ID, responses={200: "application/pdf"}, security="bearer",
+           errors={404: "not_found"})
 async def evidence_report(request: Request, contract_id: str) -> HTTPResponse:
     pdf, sha = await evidence.for_party(_deps(request), request.ctx.user_id, contract_id)
     return _private_pdf(pdf, sha, **{"Content-Disposition":

@@ -17,7 +17,7 @@ _PROVIDER_ERRORS = {502: "upstream_bad_answer", 503: "upstream_unavailable",
                     504: "upstream_timeout"}
 
 
-@bp.post("/face-verifications")
+@bp.post("/face-verifications", ctx_carries_token=True)
 @authenticated
 @operation(
     "Start a face verification (consent required)", tag=TAG, body=FaceStartBody,

@@ -9,10 +9,15 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 apt_install() {
+  # Each argument is WHAT:PACKAGE; WHAT is a command, or a file when it starts with "/".
   local missing=()
   for pair in "$@"; do
-    local cmd=${pair%%:*} pkg=${pair##*:}
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    local what=${pair%%:*} pkg=${pair##*:}
+    if [ "${what#/}" != "$what" ]; then
+      [ -e "$what" ] || missing+=("$pkg")
+    else
+      command -v "$what" >/dev/null 2>&1 || missing+=("$pkg")
+    fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
@@ -27,7 +32,12 @@ apt_install() {
 }
 
 if [ $want_test -eq 1 ]; then
-  apt_install pdfsig:poppler-utils certutil:libnss3-tools softhsm2-util:softhsm2 chromium:chromium
+  # Everything a test needs (grep tests/ for skipif, importorskip, shutil.which): under
+  # CI=true a skipped test fails the run (tests/conftest.py), so nothing may be missing.
+  apt_install pdfsig:poppler-utils pdftoppm:poppler-utils certutil:libnss3-tools \
+    softhsm2-util:softhsm2 /usr/lib/softhsm/libsofthsm2.so:softhsm2 chromium:chromium \
+    openssl:openssl /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc:fonts-noto-cjk \
+    redis-server:redis-server pg_ctlcluster:postgresql psql:postgresql-client
 fi
 
 PY=${PYTHON:-python3}

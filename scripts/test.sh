@@ -6,11 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 .venv/bin/ruff check .
 
-echo "== pass 1: embedded default (SQLite, in-process store)"
-TEST_BACKEND=embedded .venv/bin/pytest -q "$@"
-
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+# Started before pass 1 too: the key-value store's tests run against Redis in both passes.
 if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   sleep 2
@@ -20,6 +18,19 @@ if ! redis_up && command -v redis-server >/dev/null 2>&1; then
     >/dev/null || true
   sleep 1
 fi
+# A fresh PostgreSQL (just installed by bootstrap) has no role or database for the tests.
+if pg_up && [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null 2>&1 \
+    && ! psql "${TEST_PG_ADMIN_URL:-postgres://root@127.0.0.1:5432/test}" -qc 'select 1' \
+      >/dev/null 2>&1 && [ -z "${TEST_PG_ADMIN_URL:-}" ]; then
+  runuser -u postgres -- psql -qc "DO \$\$ BEGIN CREATE ROLE root SUPERUSER LOGIN \
+    PASSWORD 'test'; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null || true
+  runuser -u postgres -- createdb -O root test 2>/dev/null || true
+  export TEST_PG_ADMIN_URL=postgres://root:test@127.0.0.1:5432/test
+fi
+
+echo "== pass 1: embedded default (SQLite, in-process store)"
+TEST_BACKEND=embedded .venv/bin/pytest -q "$@"
+
 if pg_up && redis_up; then
   echo "== pass 2: PostgreSQL (127.0.0.1:5432) + Redis (127.0.0.1:6379)"
   TEST_BACKEND=services .venv/bin/pytest -q "$@"

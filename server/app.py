@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from sanic import Request, Sanic
+from sanic import Sanic
 from sanic_ext import Config as ExtConfig
 
 from server import ops
 from server.config import Settings
 from server.db import close_orm, init_orm
-from server.errors import PayloadTooLarge
-from server.http import idempotency, observability
+from server.http import hygiene, idempotency, observability
 from server.http.errors import JsonErrorHandler
 from server.identity_crypto import IdentityCipher
 from server.kv import open_store
@@ -26,15 +25,13 @@ from server.secrets import load_secrets
 
 log = logging.getLogger("server.app")
 
-_FILE_UPLOAD_TYPES = ("application/pdf", "application/octet-stream")
-
-
 def create_app(settings: Settings | None = None, name: str = "house_esign") -> Sanic:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     app = Sanic(name, error_handler=JsonErrorHandler(), configure_logging=False)
-    # The global limit admits PDF uploads; JSON bodies get the smaller one below.
-    app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.max_pdf_upload_bytes)
+    # Sanic counts the bytes it actually reads (Content-Length or chunked) against this
+    # before any handler runs; the PDF upload streams under its own limit instead.
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.REQUEST_TIMEOUT = settings.request_timeout_s
     app.config.RESPONSE_TIMEOUT = settings.request_timeout_s
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -58,14 +55,8 @@ def create_app(settings: Settings | None = None, name: str = "house_esign") -> S
     app.ctx.cipher = IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key)
 
     observability.install(app)
+    hygiene.install(app, settings)
     idempotency.install(app)
-
-    @app.on_request(priority=90)
-    async def limit_json_body(request: Request) -> None:
-        length = int(request.headers.get("content-length") or 0)
-        ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if length > settings.max_body_bytes and ctype not in _FILE_UPLOAD_TYPES:
-            raise PayloadTooLarge(details={"limit_bytes": settings.max_body_bytes})
 
     from miniapp_api import blueprint as miniapp_bp
     from server.services.container import close_services, open_services

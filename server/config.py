@@ -55,6 +55,21 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0,
     return value
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated origins (``scheme://host[:port]``, no path); unset = none."""
+    out: list[str] = []
+    for raw in (env.get(name) or "").split(","):
+        origin = raw.strip()
+        if not origin:
+            continue
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or \
+                parts.path not in ("", "/") or parts.query or parts.fragment or "*" in origin:
+            raise ConfigError(f"{name}: {origin!r} is not an origin like https://example.com")
+        out.append(f"{parts.scheme}://{parts.netloc}".lower())
+    return tuple(out)
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = (env.get(name) or default).strip()
     if value not in choices:
@@ -191,7 +206,13 @@ class Settings:
     pkcs11_pin: str | None = None
     # Registry office
     registry_token_ttl_s: int = 3600
+    # Failed token requests per window, per client_id and per client address, before 429
+    registry_token_failures_per_client: int = 5
+    registry_token_failures_per_address: int = 20
+    registry_token_failure_window_s: int = 300
     webhook_timeout_s: int = 10
+    # Browser origins allowed to call the API cross-origin (none by default)
+    cors_origins: tuple[str, ...] = ()
     # Public verification (/v/{code}): requests per client address and minute,
     # PDF checks per client address and minute, seconds the page's facts stay cached (0 = off)
     verify_rate_limit_per_minute: int = 120
@@ -199,6 +220,8 @@ class Settings:
     verify_cache_ttl_s: int = 300
     # Development only: die at a named point of filing, to test crash recovery.
     crash_point: str | None = None
+    # Development only: a directory through which tests hold a filing at a named point.
+    test_hook_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -309,6 +332,13 @@ class Settings:
             pkcs11_token_label=env.get("PKCS11_TOKEN_LABEL") or None,
             pkcs11_pin=env.get("PKCS11_PIN") or None,
             registry_token_ttl_s=_int(env, "REGISTRY_TOKEN_TTL_S", 3600, minimum=60),
+            registry_token_failures_per_client=_int(
+                env, "REGISTRY_TOKEN_FAILURES_PER_CLIENT", 5, minimum=1),
+            registry_token_failures_per_address=_int(
+                env, "REGISTRY_TOKEN_FAILURES_PER_ADDRESS", 20, minimum=1),
+            registry_token_failure_window_s=_int(
+                env, "REGISTRY_TOKEN_FAILURE_WINDOW_S", 300, minimum=1, maximum=86400),
+            cors_origins=_origins(env, "CORS_ORIGINS"),
             webhook_timeout_s=_int(env, "WEBHOOK_TIMEOUT_S", 10, minimum=1),
             verify_rate_limit_per_minute=_int(env, "VERIFY_RATE_LIMIT_PER_MINUTE", 120,
                                               minimum=1),
@@ -316,6 +346,7 @@ class Settings:
                 env, "VERIFY_DOCUMENT_RATE_LIMIT_PER_MINUTE", 10, minimum=1),
             verify_cache_ttl_s=_int(env, "VERIFY_CACHE_TTL_S", 300, minimum=0, maximum=86400),
             crash_point=env.get("CRASH_POINT") or None,
+            test_hook_dir=env.get("TEST_HOOK_DIR") or None,
         )
         settings.check()
         return settings
@@ -336,6 +367,11 @@ class Settings:
                     )
             if self.crash_point:
                 raise ConfigError("CRASH_POINT: a test hook, refused when APP_ENV=production")
+            if self.test_hook_dir:
+                raise ConfigError("TEST_HOOK_DIR: a test hook, refused when APP_ENV=production")
+            if any(o.startswith("http://") for o in self.cors_origins):
+                raise ConfigError("CORS_ORIGINS: must be https:// origins when "
+                                  "APP_ENV=production")
             if not self.public_base_url.startswith("https://"):
                 raise ConfigError("PUBLIC_BASE_URL: must be https:// when APP_ENV=production")
             if not self.tsa_url:

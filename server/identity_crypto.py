@@ -34,6 +34,17 @@ class IdentityCipher:
             raise ValueError("unknown ciphertext version")
         return self._aead.decrypt(raw[1:13], raw[13:], purpose.encode()).decode()
 
+    def seal(self, data: bytes, purpose: str) -> bytes:
+        """Encrypt bytes bound to ``purpose`` (AES-GCM associated data): a record moved
+        to another purpose or key does not decrypt."""
+        nonce = os.urandom(12)
+        return _VERSION + nonce + self._aead.encrypt(nonce, data, purpose.encode())
+
+    def unseal(self, sealed: bytes, purpose: str) -> bytes:
+        if sealed[:1] != _VERSION:
+            raise ValueError("unknown ciphertext version")
+        return self._aead.decrypt(sealed[1:13], sealed[13:], purpose.encode())
+
     def index(self, id_number: str) -> str:
         return hmac.new(self._index_key, id_number.encode(), hashlib.sha256).hexdigest()
 

@@ -234,10 +234,12 @@ class Sale:
 
 
 def sale_in_signing(server: LiveServer, api: httpx.Client, *, sellers: int = 1,
-                    buyers: int = 1, client: RegistryClient | None = None) -> Sale:
-    """A seller-initiated sale taken to ``signing`` (every party joined and confirmed)."""
+                    buyers: int = 1, client: RegistryClient | None = None,
+                    seller: Person | None = None) -> Sale:
+    """A seller-initiated sale taken to ``signing`` (every party joined and confirmed);
+    ``seller``, when given, is the first seller."""
     client = client or registry_client(server, api)
-    s = [person(api) for _ in range(sellers)]
+    s = [seller or person(api)] + [person(api) for _ in range(sellers - 1)]
     b = [person(api) for _ in range(buyers)]
     unit_no, cert = register_house(api, client, s)
     shares = None if buyers == 1 else [round(100 / buyers, 4)] * (buyers - 1) + [

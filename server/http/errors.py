@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass, field
 
 from sanic import Request, response
 from sanic.exceptions import SanicException
@@ -11,6 +12,7 @@ from sanic.handlers import ErrorHandler
 
 from server.domain.errors import DomainError, FieldProblems, IllegalTransition, RuleRefused
 from server.errors import ApiError
+from server.http import hygiene
 from server.logs import request_id_var
 
 log = logging.getLogger("server.errors")
@@ -46,36 +48,93 @@ def error_response(status: int, code: str, message: str, request_id: str,
     return response.json(body, status=status, headers=hdrs, ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What went wrong, before it is rendered in one of the two error formats."""
+
+    status: int
+    code: str
+    message: str
+    details: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# Our codes → RFC 6749 §5.2 error codes, for the token endpoint only.
+_OAUTH2_CODES = {"invalid_client": "invalid_client", "invalid_scope": "invalid_scope",
+                 "unsupported_grant_type": "unsupported_grant_type",
+                 "invalid_grant": "invalid_grant", "unauthorized_client": "unauthorized_client",
+                 "rate_limited": "temporarily_unavailable"}
+
+
+def oauth2_error_response(problem: Problem, request_id: str) -> response.HTTPResponse:
+    """RFC 6749 §5.2: ``{error, error_description}``, what OAuth2 client libraries read.
+
+    The one exception to the API.md envelope: the registry's token endpoint.
+    """
+    if problem.status >= 500:
+        error = "server_error"
+    else:
+        error = _OAUTH2_CODES.get(problem.code, "invalid_request")
+    body: dict = {"error": error, "error_description": problem.message}
+    hdrs = {"X-Request-ID": request_id, **problem.headers}
+    return response.json(body, status=problem.status, headers=hdrs, ensure_ascii=False)
+
+
+def _error_format(request: Request | None) -> str:
+    route = getattr(request, "route", None) if request is not None else None
+    return getattr(route.ctx, "error_format", "envelope") if route is not None else "envelope"
+
+
 class JsonErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: BaseException) -> response.HTTPResponse:
+        if request is not None and isinstance(exception, SanicException) \
+                and exception.status_code in (404, 405) and request.method == "OPTIONS":
+            # A CORS preflight: no route serves OPTIONS, so the router refused it.
+            answer = hygiene.preflight(request.app, request.app.ctx.settings, request)
+            if answer is not None:
+                return answer
+        problem = self._problem(request, exception)
         rid = request_id_of(request)
+        if _error_format(request) == "oauth2":
+            out = oauth2_error_response(problem, rid)
+        else:
+            out = error_response(problem.status, problem.code, problem.message, rid,
+                                 problem.details, problem.headers)
+        if request is not None:
+            settings = getattr(request.app.ctx, "settings", None)
+            if settings is not None:
+                hygiene.decorate(settings, request, out)
+        return out
+
+    def _problem(self, request: Request | None, exception: BaseException) -> Problem:
         if isinstance(exception, ApiError):
-            return error_response(exception.status, exception.code, exception.message, rid,
-                                  exception.details, exception.headers)
+            return Problem(exception.status, exception.code, exception.message,
+                           exception.details, dict(exception.headers or {}))
         if isinstance(exception, DomainError):
             status = 400 if isinstance(exception, FieldProblems) else (
                 409 if isinstance(exception, IllegalTransition) else (
                     422 if isinstance(exception, RuleRefused) else 400))
-            return error_response(status, exception.code, exception.message, rid,
-                                  exception.details)
+            return Problem(status, exception.code, exception.message, exception.details)
         if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
             status = exception.status_code
             code, message = _SANIC_CODES.get(status, ("bad_request", "请求有误"))
-            text = str(exception)
-            if status == 400 and "json" in text.lower():
+            if status == 400 and "json" in str(exception).lower():
                 code, message = "invalid_json", "请求体不是有效的 JSON"
+            details = None
+            if status == 413 and request is not None:
+                details = {"limit_bytes": request.app.config.REQUEST_MAX_SIZE}
             headers = {}
             if status == 405 and getattr(exception, "headers", None):
                 headers = {k: v for k, v in exception.headers.items() if k.lower() == "allow"}
-            return error_response(status, code, message, rid, headers=headers)
+            return Problem(status, code, message, details, headers)
         if isinstance(exception, SanicException) and exception.status_code == 503:
-            return error_response(503, "service_unavailable", "服务暂不可用", rid)
+            return Problem(503, "service_unavailable", "服务暂不可用")
         if getattr(exception, "quiet", False):
             # The client went away (RequestCancelled): nobody reads this answer.
-            return error_response(499, "client_closed_request", "客户端已断开", rid)
+            return Problem(499, "client_closed_request", "客户端已断开")
         log.error("unhandled exception", exc_info=exception,
                   extra={"path": request.path if request else None})
-        return error_response(500, "internal_error", "服务器内部错误", rid)
+        return Problem(500, "internal_error", "服务器内部错误")
 
     def log(self, request: Request, exception: BaseException) -> None:
         # Logged (once, with the stack) in default() for unexpected errors only.

@@ -1,11 +1,20 @@
-"""``Idempotency-Key`` on mutating requests: a repeat returns the first answer.
+"""``Idempotency-Key`` on mutating requests: a repeat returns the first final answer.
 
 Phones on flaky networks resend; a resent signature or contract creation must
-not act twice. The first answer (below 500) is stored with a hash of the
-request; a repeat with the same key and the same request gets it back, the
-same key with a different request is refused (422), and a repeat that arrives
-while the first is still running gets 409. Keys are scoped to the caller's
-credentials, so one caller's key never answers another's request.
+not act twice. The order matters:
+
+1. the caller is authenticated first, exactly as the route will (a logged-out or
+   expired token gets its 401, never a stored answer);
+2. the key is scoped to the authenticated principal (the user, or the registry
+   client), not to the token, so a retry with a refreshed token is recognised;
+3. the same key with the same request gets the stored answer back
+   (``Idempotent-Replayed: true``), with a different request 422, and while the
+   first is still running 409 (never stored);
+4. what is stored, for how long and how: :mod:`server.services.idempotency`.
+
+Routes without a principal (login, refresh, the registry token endpoint, public
+verification) ignore the header: they have nobody to scope a key to, and the
+first three issue tokens that must not be kept.
 """
 
 from __future__ import annotations
@@ -14,19 +23,39 @@ import hashlib
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
-from tortoise.exceptions import IntegrityError
 
 from server.errors import ApiError, Conflict
-from server.models import IdempotencyRecord
+from server.http.auth import current_user_id
+from server.http.registry_auth import registry_principal
+from server.services.idempotency import IdempotencyStore, StoredAnswer
 
 _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 _MAX_KEY = 128
 _IN_FLIGHT_TTL_S = 120
 
 
-def _scope(request: Request) -> str:
-    credential = request.headers.get("authorization", "") or request.client_ip or "-"
-    return hashlib.sha256(credential.encode()).hexdigest()[:32]
+def _guard(request: Request) -> tuple[str, str | None] | None:
+    """(principal kind, registry scope) the route's handler is guarded by, if any."""
+    route = getattr(request, "route", None)
+    handler = getattr(route, "handler", None)
+    while handler is not None:
+        kind = getattr(handler, "principal_kind", None)
+        if kind is not None:
+            return kind, getattr(handler, "registry_scope", None)
+        handler = getattr(handler, "__wrapped__", None)
+    return None
+
+
+async def _principal(request: Request) -> str | None:
+    guard = _guard(request)
+    if guard is None:
+        return None
+    kind, scope = guard
+    if kind == "user":
+        return "user:" + await current_user_id(request)
+    if kind == "registry" and scope is not None:
+        return "registry:" + (await registry_principal(request, scope)).client_id
+    return None
 
 
 def _request_hash(request: Request) -> str:
@@ -43,18 +72,22 @@ def install(app: Sanic) -> None:
         key = request.headers.get("idempotency-key")
         if key is None or request.method not in _MUTATING:
             return None
-        # Printable ASCII only: a NUL or other control character would break PostgreSQL.
-        if not 1 <= len(key) <= _MAX_KEY or not all(" " < c <= "~" for c in key):
-            raise ApiError("Idempotency-Key 应为1至128个可见ASCII字符",
+        if not 1 <= len(key) <= _MAX_KEY or not key.isascii() or not key.isprintable():
+            raise ApiError("Idempotency-Key 应为1至128个可打印ASCII字符",
                            code="invalid_idempotency_key")
-        scope, digest = _scope(request), _request_hash(request)
-        record = await IdempotencyRecord.get_or_none(scope=scope, key=key)
-        if record is not None:
-            if record.request_hash != digest:
+        principal = await _principal(request)
+        if principal is None:
+            return None
+        scope = hashlib.sha256(principal.encode()).hexdigest()[:32]
+        digest = _request_hash(request)
+        store: IdempotencyStore = request.app.ctx.idempotency_store
+        stored = await store.find(scope, key)
+        if stored is not None:
+            if stored.request_hash != digest:
                 raise ApiError("该 Idempotency-Key 已用于另一个请求",
                                code="idempotency_key_reused", status=422)
-            return HTTPResponse(record.body, status=record.status,
-                                content_type=record.content_type,
+            return HTTPResponse(stored.body, status=stored.status,
+                                content_type=stored.content_type,
                                 headers={"Idempotent-Replayed": "true"})
         if not await request.app.ctx.kv.add(f"idem:{scope}:{key}", b"1", _IN_FLIGHT_TTL_S):
             raise Conflict("相同的请求正在处理中", code="idempotency_in_progress")
@@ -68,13 +101,9 @@ def install(app: Sanic) -> None:
             return
         scope, key, digest = pending
         try:
-            if response.status < 500 and isinstance(response.body, bytes | None):
-                try:
-                    await IdempotencyRecord.create(
-                        scope=scope, key=key, request_hash=digest, status=response.status,
-                        body=response.body or b"",
-                        content_type=response.content_type or "application/json")
-                except IntegrityError:
-                    pass
+            if isinstance(response.body, bytes | None):
+                await request.app.ctx.idempotency_store.keep(scope, key, StoredAnswer(
+                    digest, response.status, response.body or b"",
+                    response.content_type or "application/json"))
         finally:
             await request.app.ctx.kv.delete(f"idem:{scope}:{key}")

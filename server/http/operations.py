@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from sanic import Request
 
+from server.http.body import json_body
 from server.http.validation import parse_json, query_model, validate, validate_value
 
 Handler = Callable[..., Awaitable[Any]]
@@ -80,8 +81,8 @@ def operation(summary: str, **kwargs: Any) -> Callable[[Handler], Handler]:
             if op.query is not None:
                 params["query"] = query_model(op.query, request.args)
             if op.body is not None:
-                params["body"] = validate(op.body, parse_json(request.body,
-                                                              optional=op.body_optional))
+                raw = json_body(request, optional=op.body_optional)
+                params["body"] = validate(op.body, parse_json(raw, optional=op.body_optional))
             return await handler(request, *args, **params)
 
         setattr(wrapper, ATTRIBUTE, op)

@@ -114,6 +114,9 @@ def client_credentials(request: Request) -> ClientCredentials:
 
 async def registry_principal(request: Request, scope: str) -> RegistryPrincipal:
     """The calling office, from its Bearer token; 401 if invalid, 403 without ``scope``."""
+    known: RegistryPrincipal | None = getattr(request.ctx, "registry", None)
+    if known is not None and scope in known.scopes:
+        return known
     header = request.headers.get("authorization", "")
     kind, _, token = header.partition(" ")
     if kind.lower() != "bearer" or not token.strip():
@@ -145,6 +148,8 @@ def registry_scope(scope: str) -> Callable[[Callable[..., Awaitable[Any]]],
             await registry_principal(request, scope)
             return await handler(request, *args, **kwargs)
 
+        wrapper.principal_kind = "registry"  # type: ignore[attr-defined]
+        wrapper.registry_scope = scope  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

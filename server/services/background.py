@@ -1,5 +1,5 @@
 """Work each worker does on its own: finishing interrupted filings, delivering webhooks,
-renewing archive timestamps."""
+renewing archive timestamps, purging expired idempotency records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 from sanic import Sanic
 
-from server.services import webhooks
+from server.services import idempotency, webhooks
 from server.services.contracts import archive, filing
 
 log = logging.getLogger("server.background")
@@ -50,6 +50,8 @@ def start(app: Sanic) -> list[asyncio.Task]:
         asyncio.create_task(_resume_filings_forever(app), name="resume-filings"),
         asyncio.create_task(webhooks.run_forever(app.ctx.http, settings.webhook_timeout_s),
                             name="webhooks"),
+        asyncio.create_task(idempotency.purge_forever(app.ctx.idempotency_store),
+                            name="idempotency-purge"),
     ]
     if settings.archive_renew_interval_s > 0:
         tasks.append(asyncio.create_task(_renew_archives_forever(app), name="renew-archives"))

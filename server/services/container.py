@@ -13,6 +13,7 @@ from server.config import Settings
 from server.services.accounts import Accounts
 from server.services.face import build_face_service  # face verification
 from server.services.houses import open_house_services
+from server.services.idempotency import IdempotencyStore
 
 
 def login_providers(settings: Settings, http: aiohttp.ClientSession) -> dict[str, LoginProvider]:
@@ -44,8 +45,12 @@ async def open_services(app: Sanic) -> None:
         app.ctx.cipher,
         settings.refresh_token_ttl_s,
     )
+    app.ctx.idempotency_store = IdempotencyStore(app.ctx.cipher)
     # Face verification (server/services/face.py): app.ctx.face
-    app.ctx.face = build_face_service(settings, secrets, app.ctx.http, app.ctx.kv, app.ctx.cipher)
+    from server.services.contracts.access import face_step_gate
+
+    app.ctx.face = build_face_service(settings, secrets, app.ctx.http, app.ctx.kv, app.ctx.cipher,
+                                      step_gate=face_step_gate)
     open_house_services(app)  # houses + registry clients (before contracts use them)
     # --- signing, rendering and contracts (lead) ---
     from server.adapters.files import FileStore

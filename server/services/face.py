@@ -19,6 +19,10 @@ Refusals, all :class:`~server.errors.ApiError`:
 409    ``face_verification_wrong_contract`` made for another contract
 409    ``identity_not_bound``              ``sign``/``revoke`` before ``bind_identity``
 409    ``identity_already_bound``          binding a second, different identity
+404    ``not_found``                       ``sign``/``revoke`` start for a contract the caller
+                                           is no party of (checked before the provider)
+409    ``conflict`` / ``already_signed`` / the contract is not at that step now
+       ``revocation_not_requested`` …
 =====  ==================================  ===============================================
 
 Wrong purpose/contract are 409, not 403: the verification is the caller's own,
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,10 +91,17 @@ def _not_found() -> NotFound:
     return NotFound("人脸核身记录不存在", code="face_verification_not_found")
 
 
+# (user_id, contract_id, purpose) -> None, raising when the caller may not take that
+# step of that contract now; the contracts service provides it.
+StepGate = Callable[[str, str, str], Awaitable[None]]
+
+
 class FaceService:
     def __init__(self, provider: FaceProvider, *, kv: KeyValueStore, cipher: IdentityCipher,
-                 policy: FacePolicy, now: Callable[[], datetime] = clock.now) -> None:
+                 policy: FacePolicy, now: Callable[[], datetime] = clock.now,
+                 step_gate: StepGate | None = None) -> None:
         self.provider = provider
+        self._step_gate = step_gate
         self._kv = kv
         self._cipher = cipher
         self._policy = policy
@@ -163,11 +174,15 @@ class FaceService:
         else:
             contract = _contract_id(contract_id)
             identity = ExpectedIdentity(*await self.require_bound_identity(user_id))
+            if self._step_gate is not None:
+                # Before the quota and the provider: a start for a contract the caller
+                # cannot sign or revoke now costs nobody anything.
+                await self._step_gate(user_id, contract, purpose)
         subject = await self._subject(user_id)
         if self.provider.needs_meta_info and not (isinstance(meta_info, str) and meta_info):
             raise InvalidInput({"meta_info": "此核身方式需要客户端 SDK 采集的 MetaInfo"})
         id_index = self._cipher.index(identity.id_number)
-        await self._rate_limit(user_id, id_index)
+        await self._rate_limit(user_id, id_index, owner=await self._owns(user_id, id_index))
 
         # The consent is recorded (committed) before anything reaches the provider.
         consent_row = await FaceConsent.create(
@@ -218,13 +233,26 @@ class FaceService:
             raise Conflict("此核身方式需要使用微信登录", code="wechat_login_required")
         return login.subject
 
-    async def _rate_limit(self, user_id: str, id_index: str) -> None:
-        # Keys carry the blind index, never the ID number itself.
+    async def _owns(self, user_id: str, id_index: str) -> bool:
+        """Has this user verified (bound) the identity with this ID number?"""
+        return await User.filter(id=user_id, id_index=id_index,
+                                 identity_bound_at__isnull=False).exists()
+
+    async def _rate_limit(self, user_id: str, id_index: str, *, owner: bool) -> None:
+        """Starts per user, and per ID number counted per claimant.
+
+        The ID number's starts are counted apart for its verified owner and for
+        each account that merely claims it: a stranger who hammers someone's ID
+        number spends only their own quota and never locks the owner out (a
+        shared per-ID counter would let anyone do that to anyone).
+        Keys carry the blind index, never the ID number itself.
+        """
         window = self._policy.window_s
         retry = {"Retry-After": str(window)}
         if await self._kv.hit(f"face:starts:user:{user_id}", window) > self._policy.per_user:
             raise RateLimited(details={"scope": "user"}, headers=retry)
-        if await self._kv.hit(f"face:starts:id:{id_index}", window) > \
+        claimant = "owner" if owner else f"claim:{user_id}"
+        if await self._kv.hit(f"face:starts:id:{id_index}:{claimant}", window) > \
                 self._policy.per_id_number:
             raise RateLimited(details={"scope": "id_number"}, headers=retry)
 
@@ -316,7 +344,8 @@ class FaceService:
 
 def build_face_service(settings: Settings, secrets: ServiceSecrets,
                        session: aiohttp.ClientSession, kv: KeyValueStore,
-                       cipher: IdentityCipher) -> FaceService:
+                       cipher: IdentityCipher, step_gate: StepGate | None = None
+                       ) -> FaceService:
     """The worker's face service, with the provider ``FACE_PROVIDER`` names."""
     policy = FacePolicy(
         similarity_threshold=float(settings.face_similarity_threshold),
@@ -327,7 +356,7 @@ def build_face_service(settings: Settings, secrets: ServiceSecrets,
         window_s=settings.face_rate_window_s,
     )
     return FaceService(build_provider(settings, secrets, session, kv), kv=kv, cipher=cipher,
-                       policy=policy)
+                       policy=policy, step_gate=step_gate)
 
 
 def _already_bound() -> Conflict:

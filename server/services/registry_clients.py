@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from server.domain import clock
 from server.domain.errors import FieldProblems
 from server.domain.units import region_code_problem
-from server.errors import Unauthenticated
+from server.errors import RateLimited, Unauthenticated
+from server.kv import KeyValueStore
 from server.models import RegistryClient
 
 ALL_SCOPES = ("units:read", "units:write", "contracts:read", "contracts:write")
 _N, _R, _P, _DKLEN = 2**14, 8, 1, 32
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
+_MAX_SECRET = 256
 # Verified against when the client id is unknown, to spend the same time.
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$" + "A" * 43
 
@@ -84,7 +86,49 @@ def client_problems(name: object, region_code: object, client_id: object = None)
         raise FieldProblems(fields)
 
 
+@dataclass(frozen=True)
+class TokenThrottle:
+    """Failed token requests allowed per window, per client_id and per client address.
+
+    Only failures count, so a client that knows its secret is never slowed by its
+    own traffic; an attacker guessing secrets (or spraying client ids from one
+    address) is refused before any further scrypt is spent.
+    """
+
+    kv: KeyValueStore
+    per_client: int
+    per_address: int
+    window_s: int
+
+    def _keys(self, client_id: str, address: str | None) -> list[tuple[str, int]]:
+        digest = hashlib.sha256(client_id.encode("utf-8", "replace")).hexdigest()[:32]
+        keys = [(f"regtoken:fail:client:{digest}", self.per_client)]
+        if address:
+            keys.append((f"regtoken:fail:addr:{address}", self.per_address))
+        return keys
+
+    async def refused(self, client_id: str, address: str | None) -> bool:
+        for key, limit in self._keys(client_id, address):
+            count = await self.kv.get(key)
+            if count is not None and int(count) >= limit:
+                return True
+        return False
+
+    async def failed(self, client_id: str, address: str | None) -> None:
+        for key, _ in self._keys(client_id, address):
+            await self.kv.hit(key, self.window_s)
+
+
+# scrypt costs 16 MiB and tens of milliseconds each: a few at a time per worker, in
+# threads (hashlib releases the GIL), never on the event loop.
+_SCRYPT_SLOTS = 2
+
+
 class RegistryClients:
+    def __init__(self, throttle: TokenThrottle | None = None) -> None:
+        self._throttle = throttle
+        self._slots = asyncio.Semaphore(_SCRYPT_SLOTS)
+
     async def create(self, name: str, region_code: str, *, client_id: str | None = None,
                      client_secret: str | None = None,
                      scopes: tuple[str, ...] = ALL_SCOPES) -> NewClient:
@@ -98,12 +142,28 @@ class RegistryClients:
                                     scopes=" ".join(scopes))
         return NewClient(client_id, client_secret, name.strip(), region_code, scopes)
 
-    async def authenticate(self, client_id: str, client_secret: str) -> RegistryClient:
-        """The enabled client with this secret, or 401 ``invalid_client``."""
-        client = await RegistryClient.get_or_none(client_id=client_id[:40])
-        encoded = client.secret_hash if client is not None else _DUMMY_HASH
-        ok = await asyncio.to_thread(verify_secret, client_secret, encoded)
-        if client is None or not ok or client.disabled_at is not None:
+    async def authenticate(self, client_id: str, client_secret: str,
+                           address: str | None = None) -> RegistryClient:
+        """The enabled client with this secret; 401 ``invalid_client``, 429 when throttled."""
+        throttle = self._throttle
+        async with self._slots:
+            # Checked once a slot is ours, so a burst queued behind the slots is
+            # refused as soon as the failures before it reach the limit.
+            if throttle is not None and await throttle.refused(client_id, address):
+                raise RateLimited("认证失败次数过多，请稍后再试",
+                                  headers={"Retry-After": str(throttle.window_s)})
+            client = None
+            ok = False
+            if _CLIENT_ID_RE.match(client_id) and len(client_secret) <= _MAX_SECRET:
+                client = await RegistryClient.get_or_none(client_id=client_id)
+                encoded = client.secret_hash if client is not None else _DUMMY_HASH
+                ok = await asyncio.to_thread(verify_secret, client_secret, encoded)
+            failed = client is None or not ok or client.disabled_at is not None
+            if failed and throttle is not None:
+                # Counted while the slot is held, so the attempts queued behind it see it;
+                # a burst overshoots the limit by at most one attempt per slot.
+                await throttle.failed(client_id, address)
+        if failed:
             raise Unauthenticated("客户端凭证无效", code="invalid_client",
                                   headers={"WWW-Authenticate": 'Basic realm="registry"'})
         return client

@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 from server.domain.units import parse_restriction, parse_unit, unit_no_problem
 from server.errors import ApiError, InvalidInput, NotFound
 from server.http.operations import operation
+from server.http.peer import client_address
 from server.http.registry_auth import client_credentials, registry_scope
 from server.http.render import json
 from server.schemas.miniapp import UnitView
@@ -47,23 +48,26 @@ def _visible_unit(request: Request, unit_no: str) -> str:
     return unit_no
 
 
-@bp.post("/token")
+@bp.post("/token", ctx_carries_token=True, ctx_error_format="oauth2")
 @operation(
     "OAuth2 client credentials → registry access token", tag="registry: auth",
     description="Credentials by HTTP Basic, `application/x-www-form-urlencoded` or JSON "
     "`{client_id, client_secret, grant_type?: client_credentials, scope?}`. Answers "
-    "`{access_token, token_type: Bearer, expires_in, scope}`; a wrong client or secret is "
-    "401 `invalid_client`. The token is an ES256 JWT with audience `registry`.",
+    "`{access_token, token_type: Bearer, expires_in, scope}` (`Cache-Control: no-store`). "
+    "Errors are RFC 6749 §5.2 bodies `{error, error_description}`, not the envelope: a wrong "
+    "client or secret is 401 `invalid_client`; too many failures per client_id or address "
+    "429 `temporarily_unavailable` with Retry-After. The token is an ES256 JWT with "
+    "audience `registry`.",
     raw_body={"application/json": {"$ref": "#/components/schemas/TokenBody"},
               "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
     responses={200: TokenAnswer},
-    errors={400: "invalid_input, invalid_json, invalid_request, unsupported_grant_type, "
-                 "invalid_scope", 401: "invalid_client", 429: "rate_limited"},
+    errors={400: "invalid_request, unsupported_grant_type, invalid_scope (RFC 6749 §5.2)",
+            401: "invalid_client", 429: "temporarily_unavailable"},
     models=(TokenBody,))
 async def token(request: Request) -> HTTPResponse:
     creds = client_credentials(request)
-    client = await request.app.ctx.registry_clients.authenticate(creds.client_id,
-                                                                 creds.client_secret)
+    client = await request.app.ctx.registry_clients.authenticate(
+        creds.client_id, creds.client_secret, client_address(request))
     allowed = client.scopes.split()
     scopes = allowed
     if creds.scope:
@@ -74,8 +78,7 @@ async def token(request: Request) -> HTTPResponse:
     tokens = request.app.ctx.registry_tokens
     access = tokens.issue(client.client_id, client.region_code, scopes)
     return json({"access_token": access, "token_type": "Bearer", "expires_in": tokens.ttl_s,
-                 "scope": " ".join(scopes)},
-                headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+                 "scope": " ".join(scopes)})
 
 
 @bp.get("/units/<unit_no:str>")

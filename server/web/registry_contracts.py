@@ -59,8 +59,10 @@ async def document(request: Request, filing_no: str) -> HTTPResponse:
 
 
 @bp.get("/contracts/<filing_no:str>/evidence.pdf")
-@openapi.summary("The evidence report (证据报告) of a filed contract: a sealed PDF/A")
 @registry_scope("contracts:read")
+@operation("The evidence report (证据报告) of a filed contract: a sealed PDF/A", tag=TAG,
+           path=_FILING, responses={200: "application/pdf"}, security=_READ,
+           errors={404: "not_found"})
 async def evidence_report(request: Request, filing_no: str) -> HTTPResponse:
     pdf, sha = await evidence.for_registry(request.app.ctx.contract_deps,
                                            request.ctx.registry.region_code, filing_no)

@@ -18,8 +18,10 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, html
 
 from server.domain import clock
-from server.errors import ApiError, PayloadTooLarge
+from server.errors import ApiError
+from server.http.body import media_type, read_streamed
 from server.http.operations import operation
+from server.http.peer import client_address
 from server.http.render import json
 from server.schemas.types import VerifyCode
 from server.schemas.verify import DocumentReport, VerificationFacts, VerifyQuery
@@ -40,14 +42,8 @@ async def _slots(app: Sanic) -> None:
     app.ctx.verify_slots = asyncio.Semaphore(max(1, app.ctx.settings.cpu_workers // 2))
 
 
-def _client(request: Request) -> str:
-    # remote_addr honours the proxy settings (FORWARDED_SECRET, PROXIES_COUNT);
-    # without them it is empty and the peer address is all we can trust.
-    return request.remote_addr or request.ip or "unknown"
-
-
 async def _limited(request: Request, bucket: str, per_minute: int) -> bool:
-    return await gate.over_limit(request.app.ctx.kv, bucket, _client(request), per_minute)
+    return await gate.over_limit(request.app.ctx.kv, bucket, client_address(request), per_minute)
 
 
 _DOC = {"path": {"code": VerifyCode}, "query": VerifyQuery, "tag": TAG}
@@ -98,7 +94,7 @@ async def verify_json(request: Request, code: str) -> HTTPResponse:
                 headers=page.SECURITY_HEADERS)
 
 
-@bp.post("/api/v1/verify/<code:str>/document")
+@bp.post("/api/v1/verify/<code:str>/document", stream=True)
 @operation(
     "Check a PDF against the filed original: identical, revision, signatures",
     raw_body={"application/pdf": {"type": "string", "contentMediaType": "application/pdf"}},
@@ -120,12 +116,10 @@ async def verify_document(request: Request, code: str) -> HTTPResponse:
     if await _limited(request, "document", settings.verify_document_rate_limit_per_minute):
         raise gate.rate_limited()
     opened = await gate.open_gate(code, _token(request))
-    ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if ctype not in _UPLOAD_TYPES:
+    if media_type(request) not in _UPLOAD_TYPES:
         raise ApiError("请以 application/pdf 上传 PDF 文件", code="unsupported_media_type",
                        status=415, details={"accepted": list(_UPLOAD_TYPES)})
-    body = request.body or b""
-    if len(body) > settings.max_pdf_upload_bytes:
-        raise PayloadTooLarge(details={"limit_bytes": settings.max_pdf_upload_bytes})
+    # Streamed: read only now, after the rate limit and the gate, under its own limit.
+    body = await read_streamed(request, settings.max_pdf_upload_bytes)
     report = await documents.check(ctx.kv, ctx.cpu, ctx.verify_slots, opened, body)
     return json(report, headers=page.SECURITY_HEADERS)

@@ -10,11 +10,17 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 
+from server.config import Settings
+from server.domain import clock
+from server.models import Contract
+from server.services.contracts import ContractDeps, filing
 from tests import flows
 from tests import sale as s
 from tests.backends import backend_name
@@ -77,14 +83,81 @@ def test_simultaneous_last_signatures_file_exactly_one(live_server):
     _race(live_server)
 
 
+@pytest.mark.backend("services")
 def test_simultaneous_last_signatures_with_several_workers(fresh_env):
-    if backend_name() != "services":
-        pytest.skip("several workers need Redis: covered in the PostgreSQL + Redis pass")
     server = LiveServer(fresh_env, workers=2)
     server.migrate()
     server.start()
     try:
         _race(server, n=5)
+    finally:
+        server.stop()
+
+
+def _wait_for(path: Path, what: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"never reached: {what}"
+        time.sleep(0.02)
+    return path.read_text()
+
+
+def test_the_filing_race_overlaps_and_the_locked_house_check_refuses_the_loser(
+        fresh_env, tmp_path):
+    """Two last signatures for one house, interleaved on purpose: the winner holds the house's
+    row lock (paused inside its filing transaction) while the loser enters its own filing;
+    then the winner commits and the loser is refused by the re-check under the lock.
+    SQLite: one worker (its in-process store); PostgreSQL + Redis: two workers."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    workers = 2 if backend_name() == "services" else 1
+    server = LiveServer({**fresh_env, "TEST_HOOK_DIR": str(hooks)}, workers=workers)
+    server.migrate()
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=60) as api:
+            (winner, loser), seller, _ = _contracts_for_one_house(server, api, 2)
+            fvs = {cid: flows.passed_verification(api, seller.token, "sign", cid)
+                   for cid in (winner, loser)}
+            (hooks / f"hold-checked.{winner}").write_text("")
+
+            def last_signature(cid: str) -> httpx.Response:
+                with httpx.Client(base_url=server.base_url, timeout=120) as c:
+                    return c.post(f"/api/v1/contracts/{cid}/signatures",
+                                  json={"face_verification_id": fvs[cid],
+                                        "signature_image": s.signature_png()},
+                                  headers=seller.headers)
+
+            with ThreadPoolExecutor(2) as pool:
+                first = pool.submit(last_signature, winner)
+                # The winner has checked the house and holds its lock, uncommitted...
+                winner_pid = _wait_for(hooks / f"checked.{winner}", "the winner's check")
+                second = pool.submit(last_signature, loser)
+                # ...while the loser's last signature is being handled: the two overlap.
+                loser_pid = _wait_for(hooks / f"signing.{loser}", "the loser's signature")
+                if backend_name() == "services":
+                    # PostgreSQL: the loser signs and enters its filing, then waits for the
+                    # house's row lock. (SQLite has one writer: its signature's transaction
+                    # waits for the winner's, so it reaches filing only after the commit.)
+                    _wait_for(hooks / f"entered.{loser}", "the loser's filing")
+                assert not first.done() and not second.done()
+                assert not (hooks / f"checked.{loser}").exists(), \
+                    "the loser passed the house check while the winner held the lock"
+                (hooks / f"release.{winner}").write_text("")
+                won, lost = first.result(), second.result()
+        assert won.status_code == 201, won.text
+        assert lost.status_code == 409, lost.text
+        error = lost.json()["error"]
+        assert error["code"] == "house_already_filed"
+        assert error["details"]["guard"] == "house_check"
+        assert [r["code"] for r in error["details"]["reasons"]] == ["under_filed_contract"]
+        assert not (hooks / f"checked.{loser}").exists()  # refused at the check, never past
+        with httpx.Client(base_url=server.base_url, timeout=60) as api:
+            events = s.expect(api.get(f"/api/v1/contracts/{loser}/timeline",
+                                      headers=seller.headers), 200)["events"]
+        refused = [e for e in events if e["kind"] == "filing_refused"]
+        assert len(refused) == 1 and refused[0]["data"]["guard"] == "house_check"
+        print(f"winner on worker {winner_pid}, loser on worker {loser_pid}")
     finally:
         server.stop()
 
@@ -340,3 +413,41 @@ async def _tamper(contract_id: str, seq: int) -> None:
     ev = await ContractEvent.get(contract_id=contract_id, seq=seq)
     ev.data = {**ev.data, "forged": True}
     await ev.save(update_fields=["data"])
+
+
+class _BlindChecks:
+    """A house check that misses every filing: only the database's own guard is left."""
+
+    async def check_house(self, *args, **kwargs):
+        from server.services.houses.checks import CheckOutcome
+
+        return CheckOutcome(check_id="chk_blind", eligible=True, reasons=[], unit=None,
+                            unit_no=None, data_version="blind", checked_at=clock.now(),
+                            purpose="filing")
+
+
+def test_the_unique_active_unit_refuses_what_a_blind_check_lets_through(live_server, api):
+    (winner, loser), seller, _ = _contracts_for_one_house(live_server, api, 2)
+    assert s.sign(api, winner, seller).status_code == 201
+    refused = s.sign(api, loser, seller)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["guard"] == "house_check"
+
+    async def file_blind() -> tuple[dict, str | None, str]:
+        # The loser again, as if its check had raced past the winner's filing.
+        await Contract.filter(id=loser).update(filing_state=None)
+        deps = ContractDeps(settings=Settings.from_env(live_server.env), cipher=None,
+                            files=None, pool=None, kv=None, houses=_BlindChecks(), face=None,
+                            fonts=None)
+        with pytest.raises(filing.FilingRefused) as caught:
+            await filing.record(deps, loser)
+        row = await Contract.get(id=loser)
+        return caught.value.details, row.active_unit_no, row.status
+
+    details, active_unit, status = with_db(live_server.env, file_blind)
+    assert details == {"guard": "unique_active_unit"}
+    assert active_unit is None and status == "signing"  # the transaction rolled back
+    events = s.expect(api.get(f"/api/v1/contracts/{loser}/timeline", headers=seller.headers),
+                      200)["events"]
+    guards = [e["data"]["guard"] for e in events if e["kind"] == "filing_refused"]
+    assert guards == ["house_check", "unique_active_unit"]

@@ -26,7 +26,7 @@ from tests.live import LiveServer, free_port
 SECRET_ID = "AKIDfacetests" + secrets.token_hex(6)
 SECRET_KEY = secrets.token_urlsafe(30)
 PER_USER = 6
-PER_ID_NUMBER = 6
+PER_ID_NUMBER = 3
 
 
 class FaceServer:

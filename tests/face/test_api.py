@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests import flows
+from tests import sale as s
 from tests.face.conftest import PER_ID_NUMBER, PER_USER, FaceServer
 
 
@@ -46,6 +47,14 @@ def bound(api: httpx.Client, name: str = "王建国") -> tuple[str, str]:
     token, id_number = new_token(api), flows.make_id_number()
     flows.bind_identity(api, token, name, id_number)
     return token, id_number
+
+
+def signing_party(face_server: FaceServer, api: httpx.Client, name: str | None = None
+                  ) -> tuple[s.Person, str]:
+    """A seller (bound identity) of a contract in ``signing``, and that contract's id."""
+    seller = s.person(api, name)
+    sale = s.sale_in_signing(face_server.server, api, seller=seller)
+    return seller, sale.contract_id
 
 
 def test_bind_identity(face_api):
@@ -89,7 +98,11 @@ def test_input_is_validated_per_field(face_api):
     assert "contract_id" in error(start(face_api, token, purpose="sign"), 400,
                                   "invalid_input")["details"]["fields"]
     error(face_api.post("/api/v1/face-verifications", content=b"[]",
-                        headers=flows.auth(token)), 400, "invalid_json")
+                        headers={**flows.auth(token), "Content-Type": "application/json"}),
+          400, "invalid_json")
+    # Not said to be JSON: not parsed as JSON.
+    error(face_api.post("/api/v1/face-verifications", content=b"{}",
+                        headers=flows.auth(token)), 415, "unsupported_media_type")
 
 
 def test_no_consent_no_start(face_api, face_server: FaceServer):
@@ -112,12 +125,34 @@ def test_sign_needs_a_bound_identity(face_api):
 
 
 def test_sign_verification_records_the_contract(face_api, face_server: FaceServer):
-    token, id_number = bound(face_api)
-    fv_id = flows.passed_verification(face_api, token, "sign", "contract-anything-1")
+    seller, cid = signing_party(face_server, face_api)
+    fv_id = flows.passed_verification(face_api, seller.token, "sign", cid)
     row = next(r for r in face_server.rows("face_verifications") if r["id"] == fv_id)
-    assert (row["purpose"], row["contract_id"], row["status"]) == \
-        ("sign", "contract-anything-1", "passed")
+    assert (row["purpose"], row["contract_id"], row["status"]) == ("sign", cid, "passed")
     assert row["consumed_at"] is None and row["valid_until"] is not None
+
+
+def test_sign_and_revoke_starts_need_a_party_at_that_step(face_api, face_server: FaceServer):
+    seller, cid = signing_party(face_server, face_api)
+    stranger, _ = bound(face_api)
+    stranger_id = user_id(face_api, stranger)
+    starts = face_server.proxy.calls["DetectAuth"]
+    # Not a party: the same 404 as for a contract that does not exist.
+    for contract_id in (cid, "c-does-not-exist", "x" * 40):
+        error(start(face_api, stranger, purpose="sign", contract_id=contract_id), 404,
+              "not_found")
+        error(start(face_api, stranger, purpose="revoke", contract_id=contract_id), 404,
+              "not_found")
+    # A party, but the contract is signing, not filed with a revocation asked.
+    error(start(face_api, seller.token, purpose="revoke", contract_id=cid), 409,
+          "invalid_state")
+    # Signed already: no second sign verification.
+    s.expect(s.sign(face_api, cid, seller), 201)
+    error(start(face_api, seller.token, purpose="sign", contract_id=cid), 409, "already_signed")
+    # None of these reached the provider, recorded a consent or counted against a quota.
+    assert face_server.proxy.calls["DetectAuth"] == starts + 1  # the one real signature
+    assert [r for r in face_server.rows("face_consents") if r["user_id"] == stranger_id
+            and r["purpose"] != "bind_identity"] == []
 
 
 @pytest.mark.parametrize(("outcome", "reason", "score", "provider_code"), [
@@ -207,32 +242,61 @@ def test_identity_is_bound_for_good(face_api):
 
 
 def test_rate_limit_per_user(face_api):
-    token, _ = bound(face_api)  # one start already
-    for i in range(PER_USER - 1):
-        assert start(face_api, token, purpose="sign", contract_id=f"c-{i}").status_code == 201
-    resp = start(face_api, token, purpose="sign", contract_id="c-x")
+    token = new_token(face_api)
+    for _ in range(PER_USER):  # each a different ID number: only the user's quota fills
+        resp = start(face_api, token, purpose="bind_identity", name="王建国",
+                     id_number=flows.make_id_number())
+        assert resp.status_code == 201, resp.text
+    resp = start(face_api, token, purpose="bind_identity", name="王建国",
+                 id_number=flows.make_id_number())
     assert error(resp, 429, "rate_limited")["details"] == {"scope": "user"}
     assert resp.headers["Retry-After"] == "600"
 
 
-def test_rate_limit_per_id_number(face_api):
+def test_rate_limit_per_id_number_counts_per_claimant(face_api):
     id_number = flows.make_id_number()
+    stranger = new_token(face_api)
     for _ in range(PER_ID_NUMBER):
-        resp = start(face_api, new_token(face_api), purpose="bind_identity", name="王建国",
+        resp = start(face_api, stranger, purpose="bind_identity", name="王建国",
                      id_number=id_number)
         assert resp.status_code == 201, resp.text
-    resp = start(face_api, new_token(face_api), purpose="bind_identity", name="王建国",
+    resp = start(face_api, stranger, purpose="bind_identity", name="王建国",
                  id_number=id_number)
     assert error(resp, 429, "rate_limited")["details"] == {"scope": "id_number"}
     assert int(resp.headers["Retry-After"]) > 0
 
 
+def test_a_stranger_hammering_an_id_number_does_not_lock_its_owner_out(
+        face_api, face_server: FaceServer):
+    owner = s.person(face_api, "王建国")  # bound, with one start of the owner's own
+    strangers = [new_token(face_api) for _ in range(2)]
+    for stranger in strangers:  # every stranger until refused
+        while start(face_api, stranger, purpose="bind_identity", name="王建国",
+                    id_number=owner.id_number).status_code == 201:
+            pass
+        assert error(start(face_api, stranger, purpose="bind_identity", name="王建国",
+                           id_number=owner.id_number), 429, "rate_limited")["details"] == \
+            {"scope": "id_number"}
+    # The owner still signs: a sign start is counted on the owner's own quota.
+    sale = s.sale_in_signing(face_server.server, face_api, seller=owner)
+    assert s.sign(face_api, sale.contract_id, owner).status_code == 201
+    # And a person who has not yet bound their own, hammered ID number can still bind it.
+    victim_id = flows.make_id_number()
+    hammer = new_token(face_api)
+    while start(face_api, hammer, purpose="bind_identity", name="李秀英",
+                id_number=victim_id).status_code == 201:
+        pass
+    victim = new_token(face_api)
+    assert flows.bind_identity(face_api, victim, "李秀英", victim_id)["status"] == "passed"
+
+
 def test_provider_timeout_on_start_changes_nothing(face_api, face_server: FaceServer):
-    token, _ = bound(face_api)
+    seller, cid = signing_party(face_server, face_api)
+    token = seller.token
     uid = user_id(face_api, token)
     before = [r["id"] for r in face_server.rows("face_verifications") if r["user_id"] == uid]
     face_server.proxy.mode = "hang"
-    error(start(face_api, token, purpose="sign", contract_id="c-timeout"), 504,
+    error(start(face_api, token, purpose="sign", contract_id=cid), 504,
           "upstream_timeout")
     face_server.proxy.mode = "forward"
     after = [r["id"] for r in face_server.rows("face_verifications") if r["user_id"] == uid]
@@ -240,8 +304,9 @@ def test_provider_timeout_on_start_changes_nothing(face_api, face_server: FaceSe
 
 
 def test_provider_timeout_on_complete_keeps_it_pending(face_api, face_server: FaceServer):
-    token, _ = bound(face_api)
-    started = flows.start_verification(face_api, token, "sign", contract_id="c-timeout-2")
+    seller, cid = signing_party(face_server, face_api)
+    token = seller.token
+    started = flows.start_verification(face_api, token, "sign", contract_id=cid)
     flows.sandbox_scan(face_api, started, "pass")
     face_server.proxy.mode = "hang"
     error(complete(face_api, token, started["id"]), 504, "upstream_timeout")
@@ -253,8 +318,9 @@ def test_provider_timeout_on_complete_keeps_it_pending(face_api, face_server: Fa
 
 
 def test_database_and_logs_hold_no_plain_id_number(face_api, face_server: FaceServer):
-    token, id_number = bound(face_api, "司马相如")
-    flows.passed_verification(face_api, token, "revoke", "c-raw-rows")
+    seller, cid = signing_party(face_server, face_api, "司马相如")
+    token, id_number = seller.token, seller.id_number
+    flows.passed_verification(face_api, token, "sign", cid)
     uid = user_id(face_api, token)
     user_row = next(r for r in face_server.rows("users") if r["id"] == uid)
     assert user_row["real_name"] == "司马相如" and user_row["identity_bound_at"] is not None

@@ -6,6 +6,7 @@ import secrets
 
 from server.domain.identity import id_number_problem
 from tests import flows
+from tests import sale as s
 
 
 def test_make_id_number_has_a_valid_check_digit():
@@ -17,7 +18,7 @@ def test_make_id_number_has_a_valid_check_digit():
     assert id_number_problem(flows.make_id_number()) is None
 
 
-def test_bind_then_passed_sign_verification(api):
+def test_bind_then_passed_sign_verification(live_server, api):
     token = flows.login(api, "flows-" + secrets.token_hex(4))
     id_number = flows.make_id_number()
     bound = flows.bind_identity(api, token, "王建国", id_number)
@@ -25,7 +26,9 @@ def test_bind_then_passed_sign_verification(api):
     me = api.get("/api/v1/me", headers=flows.auth(token)).json()
     assert me["real_name_verified"] is True
     assert me["id_number_masked"] == id_number[:4] + "*" * 10 + id_number[-4:]
-    fv_id = flows.passed_verification(api, token, "sign", "c-flows-1")
+    seller = s.Person("王建国", id_number, token)
+    sale = s.sale_in_signing(live_server, api, seller=seller)
+    fv_id = flows.passed_verification(api, token, "sign", sale.contract_id)
     shown = api.get(f"/api/v1/face-verifications/{fv_id}", headers=flows.auth(token)).json()
     assert shown["status"] == "passed" and shown["purpose"] == "sign"
-    assert shown["contract_id"] == "c-flows-1" and shown["consumed"] is False
+    assert shown["contract_id"] == sale.contract_id and shown["consumed"] is False

@@ -85,19 +85,3 @@ def test_unexpected_exception_is_internal_error_with_request_id_only(inprocess_a
 
     lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "server.errors"]
     assert any("secret detail 4201" in ln and body["request_id"] in ln for ln in lines)
-
-
-def test_idempotency_key_returns_the_first_answer(api):
-    from tests import flows
-
-    token = flows.login(api, "idem-user")
-    headers = {**flows.auth(token), "Idempotency-Key": "k-1"}
-    first = api.post("/api/v1/auth/logout", json={}, headers=headers)
-    again = api.post("/api/v1/auth/logout", json={}, headers=headers)
-    assert first.status_code == again.status_code == 204
-    assert again.headers.get("idempotent-replayed") == "true"
-    other = api.post("/api/v1/auth/logout", json={"refresh_token": "x"}, headers=headers)
-    assert_error(other, 422, "idempotency_key_reused")
-    bad = api.post("/api/v1/auth/logout", json={}, headers={**headers,
-                                                            "Idempotency-Key": "x" * 200})
-    assert_error(bad, 400, "invalid_idempotency_key")

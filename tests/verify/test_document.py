@@ -144,3 +144,35 @@ def test_earlier_revision_with_foreign_additions(vapi, filed: FiledContract):
     assert report["bytes_after_match"] == len(forged) - len(filed.prepared_pdf) > 0
     assert report["added_after_filing"] is False and report["identical"] is False
     assert report["conclusion"]["level"] == "bad"
+
+
+def _chunks(data: bytes, size: int = 256 * 1024):
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def test_too_large_when_chunked(vapi, filed: FiledContract):
+    # No Content-Length: the limit holds on the bytes actually read.
+    body = b"%PDF-1.7\n" + b"0" * (20 * 1024 * 1024 + 10)
+    r = vapi.post(filed.document_path, content=_chunks(body),
+                  headers={"Content-Type": "application/pdf"})
+    assert r.request.headers.get("transfer-encoding") == "chunked"
+    assert r.status_code == 413
+    assert r.json()["error"]["details"] == {"limit_bytes": 20 * 1024 * 1024}
+
+
+def test_the_upload_has_its_own_limit_above_the_json_one(vapi, filed: FiledContract):
+    # 3 MiB, above MAX_BODY_BYTES (1 MiB), below MAX_PDF_UPLOAD_BYTES: read, streamed, checked.
+    padded = filed.filed_pdf + b"\n%" + b"0" * (3 * 1024 * 1024) + b"\n"
+    r = vapi.post(filed.document_path, content=_chunks(padded),
+                  headers={"Content-Type": "application/pdf"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["uploaded_size"] == len(padded) and report["matches_stage"] == "filed"
+
+
+def test_a_large_upload_to_a_wrong_code_is_refused_unread(vapi, filed: FiledContract):
+    r = vapi.post(f"/api/v1/verify/{filed.code}/document?t=wrong",
+                  content=b"%PDF-1.7\n" + b"0" * (5 * 1024 * 1024),
+                  headers={"Content-Type": "application/pdf"})
+    assert r.status_code == 404

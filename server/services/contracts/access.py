@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from server.domain import clock
 from server.domain.contract import Status, Step, advance
-from server.errors import Forbidden, NotFound
+from server.errors import Conflict, Forbidden, NotFound
 from server.models import Contract, Party, User
 from server.services import timeline
 
@@ -40,6 +40,34 @@ async def visible_contract(contract_id: str, user_id: str, *, lock: bool = False
     if contract is None:
         raise NotFound()
     return contract, party
+
+
+def ensure_can_sign(contract: Contract, me: Party) -> None:
+    """409 unless ``me`` may sign ``contract`` now (signing, not yet signed, not filing)."""
+    advance(contract.status, Step.SIGN)
+    if me.signed_at is not None:
+        raise Conflict("您已签署该合同", code="already_signed")
+    if contract.filing_state is not None:
+        raise Conflict("合同正在备案", code="filing_in_progress")
+
+
+def ensure_can_confirm_revocation(contract: Contract, me: Party) -> None:
+    """409 unless ``me`` may confirm the revocation of ``contract`` now."""
+    advance(contract.status, Step.REVOKE)
+    if contract.revocation_requested_at is None:
+        raise Conflict("请先提出注销申请", code="revocation_not_requested")
+    if me.revocation_confirmed_at is not None:
+        raise Conflict("您已确认注销", code="revocation_already_confirmed")
+
+
+async def face_step_gate(user_id: str, contract_id: str, purpose: str) -> None:
+    """Before a ``sign``/``revoke`` face verification is started (a billable provider
+    call): the caller is a party (404 otherwise) and the contract is at that step (409)."""
+    contract, me = await visible_contract(contract_id, user_id)
+    if purpose == "sign":
+        ensure_can_sign(contract, me)
+    else:
+        ensure_can_confirm_revocation(contract, me)
 
 
 async def expire_if_due(contract: Contract, draft_ttl_days: int) -> bool:

@@ -32,6 +32,7 @@ from server.models import Contract, Party, RegistrationUnit
 from server.services import sequences, timeline
 from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import store_document
+from server.services.contracts.hooks import test_hook
 from server.services.outbox import announce
 from server.services.verification_cache import forget_facts
 
@@ -44,7 +45,14 @@ class FilingRefused(Conflict):
 
 
 async def record(deps: ContractDeps, contract_id: str) -> bool:
-    """Step 1. Returns False if already recorded; raises a 409 if the house refuses."""
+    """Step 1. Returns False if already recorded; raises a 409 if the house refuses.
+
+    Two guards refuse the loser of a race for one house, named in the 409's
+    ``details.guard``: ``house_check`` (the re-check under the house's row lock
+    finds the winner's filing) and, as the backstop, ``unique_active_unit`` (the
+    database's unique ``active_unit_no``).
+    """
+    await test_hook(deps, "entered", contract_id)
     try:
         async with in_transaction():
             contract = await Contract.filter(id=contract_id).select_for_update().first()
@@ -66,6 +74,7 @@ async def record(deps: ContractDeps, contract_id: str) -> bool:
                                outcome.check_id, outcome)
             await timeline.append(contract.id, "house_checked", "system",
                                   outcome.timeline_data())
+            await test_hook(deps, "checked", contract_id)
             now = clock.now()
             year = now.astimezone(clock.CST).year
             seq = await sequences.next_value(f"filing_no:{contract.region_code}:{year}")
@@ -86,13 +95,14 @@ async def record(deps: ContractDeps, contract_id: str) -> bool:
         if refused.check is not None:
             # The check's record went with the rolled-back transaction: keep it.
             await deps.houses.ensure_recorded(refused.check)
-        await _record_refusal(contract_id, refused)
-        raise FilingRefused(details={"reasons": refused.reasons,
-                                     "check_id": refused.check_id}) from None
+        await _record_refusal(contract_id, refused, "house_check")
+        raise FilingRefused(details={"reasons": refused.reasons, "check_id": refused.check_id,
+                                     "guard": "house_check"}) from None
     except IntegrityError:
         # The unique active_unit_no: another filing for this house won the race.
-        await _record_refusal(contract_id, _Refused(["under_filed_contract"], [], None, None))
-        raise FilingRefused() from None
+        await _record_refusal(contract_id, _Refused(["under_filed_contract"], [], None, None),
+                              "unique_active_unit")
+        raise FilingRefused(details={"guard": "unique_active_unit"}) from None
     return True
 
 
@@ -106,7 +116,7 @@ class _Refused(Exception):
         self.check = check
 
 
-async def _record_refusal(contract_id: str, refused: _Refused) -> None:
+async def _record_refusal(contract_id: str, refused: _Refused, guard: str) -> None:
     async with in_transaction():
         contract = await Contract.filter(id=contract_id).select_for_update().first()
         if contract is None or contract.filing_state == "refused":
@@ -117,7 +127,7 @@ async def _record_refusal(contract_id: str, refused: _Refused) -> None:
             await timeline.append(contract.id, "house_checked", "system",
                                   refused.check.timeline_data())
         await timeline.append(contract.id, "filing_refused", "system",
-                              {"reasons": refused.reasons or
+                              {"guard": guard, "reasons": refused.reasons or
                                [{"code": c, "message": "该房屋已有其他已备案合同"}
                                 for c in refused.codes]})
 

@@ -18,7 +18,11 @@ from server.domain.contract import Step, advance
 from server.errors import Conflict, InvalidInput
 from server.models import Party, RegistrationUnit
 from server.services import timeline
-from server.services.contracts.access import bound_user, visible_contract
+from server.services.contracts.access import (
+    bound_user,
+    ensure_can_confirm_revocation,
+    visible_contract,
+)
 from server.services.contracts.deps import ContractDeps
 from server.services.outbox import announce
 from server.services.verification_cache import forget_facts
@@ -52,11 +56,7 @@ async def confirm(deps: ContractDeps, user_id: str, contract_id: str, payload: d
         raise InvalidInput({"face_verification_id": "必填：本次注销的人脸核身编号"})
     async with in_transaction():
         contract, me = await visible_contract(contract_id, user_id, lock=True)
-        advance(contract.status, Step.REVOKE)
-        if contract.revocation_requested_at is None:
-            raise Conflict("请先提出注销申请", code="revocation_not_requested")
-        if me.revocation_confirmed_at is not None:
-            raise Conflict("您已确认注销", code="revocation_already_confirmed")
+        ensure_can_confirm_revocation(contract, me)
         fv = await deps.face.consume(user_id, fv_id, "revoke", contract.id,
                                      f"revocation:{contract.id}:{me.id}")
         me.revocation_confirmed_at = clock.now()

@@ -14,13 +14,13 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from server.domain import clock
-from server.domain.contract import Step, advance
-from server.errors import Conflict, InvalidInput
+from server.errors import InvalidInput
 from server.models import Party
 from server.services import timeline
-from server.services.contracts.access import bound_user, visible_contract
+from server.services.contracts.access import bound_user, ensure_can_sign, visible_contract
 from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import store_document
+from server.services.contracts.hooks import test_hook
 from signing.document import signature_field_name
 from signing.signature_image import (
     InvalidSignatureImage,
@@ -65,13 +65,10 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
     from signing import worker
     from signing.pades import SignerRequest
 
+    await test_hook(deps, "signing", contract_id)
     async with in_transaction():
         contract, me = await visible_contract(contract_id, user_id, lock=True)
-        advance(contract.status, Step.SIGN)
-        if me.signed_at is not None:
-            raise Conflict("您已签署该合同", code="already_signed")
-        if contract.filing_state is not None:
-            raise Conflict("合同正在备案", code="filing_in_progress")
+        ensure_can_sign(contract, me)
         fv = await deps.face.consume(user_id, fv_id, "sign", contract.id,
                                      f"signature:{contract.id}:{me.id}")
         now = clock.now()

@@ -31,13 +31,15 @@ __all__ = [
 def open_house_services(app: Sanic) -> None:
     """``app.ctx.houses`` (checks), ``unit_registry``, ``registry_clients``, ``registry_tokens``."""
     from server.http.registry_auth import RegistryTokens
-    from server.services.registry_clients import RegistryClients
+    from server.services.registry_clients import RegistryClients, TokenThrottle
 
     settings = app.ctx.settings
     secrets = app.ctx.secrets
     app.ctx.houses = HouseChecks(app.ctx.cipher)
     app.ctx.unit_registry = UnitRegistry(app.ctx.cipher)
-    app.ctx.registry_clients = RegistryClients()
+    app.ctx.registry_clients = RegistryClients(TokenThrottle(
+        app.ctx.kv, settings.registry_token_failures_per_client,
+        settings.registry_token_failures_per_address, settings.registry_token_failure_window_s))
     app.ctx.registry_tokens = RegistryTokens(secrets.token_signing_key_pem,
                                              secrets.token_key_id,
                                              settings.registry_token_ttl_s)
