@@ -122,6 +122,8 @@ async def document(request: Request, contract_id: str) -> HTTPResponse:
 
 @bp.get("/contracts/<contract_id:str>/pages/<page:str>")
 @openapi.summary("A page preview for phones: /pages/{n}.png")
+@openapi.description("750 px wide PNG of page n of the current PDF; `X-Page-Count` says how many "
+                     "pages there are. 404 `page_not_found` past the last page.")
 @authenticated
 async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
     number = page.removesuffix(".png")
@@ -129,8 +131,11 @@ async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
         raise NotFound()
     if not 1 <= int(number) <= 500:
         raise InvalidInput({"page": "页码无效"})
-    png = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, int(number))
-    return raw(png, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+    preview = await queries.page_png(_deps(request), request.ctx.user_id, contract_id,
+                                     int(number))
+    return raw(preview.png, content_type="image/png",
+               headers={"Cache-Control": "private, max-age=300",
+                        "X-Page-Count": str(preview.page_count)})
 
 
 @bp.post("/contracts/<contract_id:str>/signatures")
