@@ -10,10 +10,11 @@ export class ApiError extends Error {
     this.code = code;
     this.details = details || {};
   }
-  /** Field → reason, from the API's per-field details (e.g. "terms.price_fen": "必填"). */
+  /** Field → reason, from the API's per-field details ({fields: {"terms.price_fen": "必填"}}). */
   get fields() {
     const out = {};
-    for (const [k, v] of Object.entries(this.details)) if (typeof v === "string") out[k] = v;
+    const fields = (this.details && this.details.fields) || {};
+    for (const [k, v] of Object.entries(fields)) if (typeof v === "string") out[k] = v;
     return out;
   }
 }

@@ -33,39 +33,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 ARTIFACTS = ROOT / "test-artifacts" / "app"
 FIRST_SCREEN_BUDGET = 200 * 1024
 
-# Run in the page: what a phone user would trip over on this screen.
-PAGE_CHECKS = """() => {
-  const out = [];
-  const de = document.documentElement;
-  if (de.scrollWidth > window.innerWidth) out.push(`horizontal scroll ${de.scrollWidth}>${window.innerWidth}`);
-  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
-    getComputedStyle(el).visibility !== 'hidden'; };
-  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}` +
-    `[${(el.textContent || el.name || el.getAttribute('aria-label') || '').trim().slice(0, 20)}]`;
-  for (const el of document.querySelectorAll('input, select, textarea')) {
-    if (!visible(el) && !(el.type === 'checkbox' || el.type === 'radio')) continue;
-    if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) out.push('no label: ' + name(el));
-  }
-  const targets = document.querySelectorAll('button, a, select, input, textarea, label.check, .radios label');
-  for (const el of targets) {
-    if (!visible(el)) continue;
-    let box = el;
-    // A checkbox, radio or (visually hidden) file input is tapped through its label.
-    if (el.tagName === 'INPUT' && ['checkbox', 'radio', 'file'].includes(el.type)) {
-      box = el.closest('label') || (el.labels && el.labels[0]) || el;
-    }
-    const r = box.getBoundingClientRect();
-    if (r.height < 44 || r.width < 44) out.push(`small target ${Math.round(r.width)}x${Math.round(r.height)}: ` + name(el));
-  }
-  return out;
-}"""
-
-
-# Bytes on the wire for the page and everything it loaded (no cache: a first visit).
-FIRST_SCREEN_BYTES = """() => {
-  const all = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
-  return [all.length, all.reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0)];
-}"""
+HERE = Path(__file__).resolve().parent
+PAGE_CHECKS = (HERE / "page_checks.js").read_text(encoding="utf-8")
+FIRST_SCREEN_BYTES = (HERE / "first_screen_bytes.js").read_text(encoding="utf-8")
+HIDE_TOAST = "() => { const t = document.getElementById('toast'); if (t) t.hidden = true; }"
 
 
 def _font_config(tmp: Path) -> dict[str, str]:
@@ -120,11 +91,13 @@ class Phone:
             self.outside.append(url)
 
     def shot(self, name: str) -> None:
-        self.page.wait_for_timeout(150)  # let the toast and images settle
+        self.page.wait_for_timeout(150)  # let images settle
         issues = self.page.evaluate(PAGE_CHECKS)
         self.problems.extend(f"{self.who}/{name}: {i}" for i in issues)
         self.shots += 1
         path = ARTIFACTS / f"{backend_name()}-{self.who}-{self.shots:02d}-{name}.png"
+        # A passing toast ("签名成功") would cover part of the screen in the picture.
+        self.page.evaluate(HIDE_TOAST)
         self.page.screenshot(path=str(path), full_page=True)
 
     def login_and_bind(self, code: str, name: str, id_number: str) -> None:
@@ -175,7 +148,6 @@ def _decode_qr(img) -> str:
     """The text of the QR code an <img> shows, as a phone camera would read it off the screen."""
     import zxingcpp
     from PIL import Image
-
     from playwright.sync_api import expect
 
     expect(img.page.locator("#toast")).to_be_hidden(timeout=10_000)  # it may cover the code
@@ -311,6 +283,25 @@ def test_a_whole_sale_on_two_phones(live_server, api, tmp_path):
             expect(buyer_page.locator("#status")).to_have_text("已备案")
             assert filing_no in buyer_page.inner_text("body")
             bp.shot("verify-page")
+
+            # --- revocation: the seller asks and confirms, the buyer agrees; both by face
+            seller_page.get_by_role("button", name="返回").click()
+            seller_page.get_by_role("link", name="申请注销备案").click()
+            seller_page.get_by_label("注销原因").fill("双方协商一致解除合同")
+            sp.shot("revoke")
+            seller_page.get_by_role("button", name="申请注销并刷脸确认").click()
+            sp.face_scan("face-revoke")
+            expect(seller_page.get_by_text("待确认注销")).to_be_visible()
+            buyer_page.go_back()
+            buyer_page.get_by_role("button", name="返回").click()
+            buyer_page.get_by_role("link", name="处理注销申请").click(timeout=30_000)
+            bp.shot("revoke")
+            buyer_page.get_by_role("button", name="同意注销并刷脸确认").click()
+            bp.face_scan("face-revoke")
+            expect(buyer_page.get_by_text("已注销").first).to_be_visible(timeout=30_000)
+            buyer_page.get_by_role("link", name="查看注销结果").click()
+            expect(buyer_page.locator("#view").get_by_text("备案已注销")).to_be_visible()
+            bp.shot("revoked")
         finally:
             browser.close()
 
