@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing: system tools (when we may use apt) and the Python environment.
 #   scripts/bootstrap.sh          runtime only
-#   scripts/bootstrap.sh --test   also what the tests use (poppler, NSS tools, SoftHSM2, Chromium)
+#   scripts/bootstrap.sh --test   also what the tests use (poppler, NSS tools, SoftHSM2, Chromium,
+#                                 Node.js for the H5 client's JS checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,8 @@ apt_install() {
 }
 
 if [ $want_test -eq 1 ]; then
-  apt_install pdfsig:poppler-utils certutil:libnss3-tools softhsm2-util:softhsm2 chromium:chromium
+  apt_install pdfsig:poppler-utils certutil:libnss3-tools softhsm2-util:softhsm2 chromium:chromium \
+    node:nodejs
 fi
 
 PY=${PYTHON:-python3}

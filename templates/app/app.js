@@ -133,5 +133,14 @@ async function hostLogin() {
   }
 }
 
+/** Back from a provider's face page (it returns to /app/): reopen the screen that started it. */
+function returnFromFacePage() {
+  try {
+    const pending = JSON.parse(sessionStorage.getItem("hs.face") || "null");
+    if (pending && pending.route && !currentRoute()) history.replaceState(null, "", "#/" + pending.route);
+  } catch { /* nothing pending */ }
+}
+
 window.addEventListener("hashchange", render);
+returnFromFacePage();
 hostLogin().then(render);

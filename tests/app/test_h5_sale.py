@@ -90,7 +90,7 @@ class Phone:
         if urlsplit(url).hostname != "127.0.0.1":
             self.outside.append(url)
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, full_page: bool = True) -> None:
         self.page.wait_for_timeout(150)  # let images settle
         issues = self.page.evaluate(PAGE_CHECKS)
         self.problems.extend(f"{self.who}/{name}: {i}" for i in issues)
@@ -98,7 +98,7 @@ class Phone:
         path = ARTIFACTS / f"{backend_name()}-{self.who}-{self.shots:02d}-{name}.png"
         # A passing toast ("签名成功") would cover part of the screen in the picture.
         self.page.evaluate(HIDE_TOAST)
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
 
     def login_and_bind(self, code: str, name: str, id_number: str) -> None:
         from playwright.sync_api import expect
@@ -216,6 +216,9 @@ def test_a_whole_sale_on_two_phones(live_server, api, tmp_path):
             expect(seller_page.get_by_text("与成交价一致")).to_be_visible()
             seller_page.get_by_label("监管银行").fill("中国建设银行咸宁分行")
             sp.shot("contract-form")
+            seller_page.locator("h2", has_text="四、成交价与付款").scroll_into_view_if_needed()
+            seller_page.evaluate("() => window.scrollBy(0, -60)")  # below the sticky title bar
+            sp.shot("contract-price", full_page=False)
             seller_page.get_by_role("button", name="提交合同草稿").click()
 
             # --- invitation: a share link and its QR code

@@ -3,7 +3,7 @@
 
 import { api, get, post } from "../api.js";
 import { currentUser, frame, go, isCurrent } from "../app.js";
-import { faceVerify } from "../face.js";
+import { faceVerify, hasPending } from "../face.js";
 import { capitalAmount, figuresAmount } from "../numerals.js";
 import { signaturePad } from "../sigpad.js";
 import { button, checkbox, field, fmtTime, h, kv, toast } from "../ui.js";
@@ -175,6 +175,7 @@ const STEP_SCREENS = {
       return;
     }
     const pad = signaturePad();
+    if (hasPending("sign")) el.append(h("p.sandbox-note", "人脸核身已完成，请重新手写签名后点击下方按钮完成签署。"));
     el.append(h("div.card", h("h2", "请在框内手写签名"),
       h("p.muted", `签名人：${mine.name_masked}（${ROLE[mine.role]}）。签名将加盖在合同上，并附数字证书，签名后合同不可修改。`),
       pad.element,

@@ -2,7 +2,7 @@
 
 import { get, login, logout, post, session } from "../api.js";
 import { config, currentUser, forgetUser, frame, go, proceed } from "../app.js";
-import { faceVerify } from "../face.js";
+import { faceVerify, hasPending } from "../face.js";
 import { button, checkbox, field, h, kv, markFields, showError, toast } from "../ui.js";
 
 const DEMO = [["demo-wangjianguo", "王建国（出卖人，与李秀英按份共有）"], ["demo-wuqiang", "吴强（出卖人）"],
@@ -61,6 +61,7 @@ export async function bindScreen(el) {
       field("姓名", name, { name: "name" }),
       field("身份证号码", idNo, { name: "id_number", hint: "18位，末位可能为X" }),
       agree));
+  if (hasPending("bind_identity")) el.append(h("p.sandbox-note", "人脸核身已完成，请点击下方按钮查询核验结果。"));
   el.append(form, button("同意并开始人脸核身", async () => {
     if (!agree.querySelector("input").checked) { toast("请先阅读并同意告知书", true); return; }
     try {
