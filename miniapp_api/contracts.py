@@ -193,6 +193,8 @@ async def evidence_report(request: Request, contract_id: str) -> HTTPResponse:
 @bp.get("/contracts/<contract_id:str>/pages/<page:str>")
 @authenticated
 @operation("A page preview for phones: /pages/{n}.png", tag=TAG,
+           description="750 px wide PNG of page n of the current PDF; `X-Page-Count` says how "
+           "many pages there are. 404 `page_not_found` past the last page.",
            path={**_ID, "page": PageName}, responses={200: "image/png"}, security="bearer",
            errors={404: "not_found, house_not_linked, page_not_found"})
 async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
@@ -201,8 +203,10 @@ async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
         if number == 0:
             raise InvalidInput({"page": "页码无效"})
         raise NotFound("页码超出范围", code="page_not_found")
-    png = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, number)
-    return raw(png, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+    preview = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, number)
+    return raw(preview.png, content_type="image/png",
+               headers={"Cache-Control": "private, max-age=300",
+                        "X-Page-Count": str(preview.page_count)})
 
 
 @bp.post("/contracts/<contract_id:str>/signatures")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing: system tools (when we may use apt) and the Python environment.
 #   scripts/bootstrap.sh          runtime only
-#   scripts/bootstrap.sh --test   also what the tests use (poppler, NSS tools, SoftHSM2, Chromium)
+#   scripts/bootstrap.sh --test   also what the tests use (poppler, NSS tools, SoftHSM2, Chromium,
+#                                 Node.js for the H5 client's JS checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,8 @@ if [ $want_test -eq 1 ]; then
   apt_install pdfsig:poppler-utils pdftoppm:poppler-utils certutil:libnss3-tools \
     softhsm2-util:softhsm2 /usr/lib/softhsm/libsofthsm2.so:softhsm2 chromium:chromium \
     openssl:openssl /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc:fonts-noto-cjk \
-    redis-server:redis-server pg_ctlcluster:postgresql psql:postgresql-client
+    redis-server:redis-server pg_ctlcluster:postgresql psql:postgresql-client \
+    node:nodejs
 fi
 
 PY=${PYTHON:-python3}

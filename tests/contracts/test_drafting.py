@@ -95,10 +95,17 @@ def test_draft_preview_is_marked(live_server, api, client):
         fh.flush()
         text = subprocess.run(["pdftotext", fh.name, "-"], capture_output=True,
                               text=True).stdout
+        info = subprocess.run(["pdfinfo", fh.name], capture_output=True, text=True).stdout
     assert "草稿" in text
+    pages = int(next(line.split()[-1] for line in info.splitlines()
+                     if line.startswith("Pages:")))
     png = api.get(f"/api/v1/contracts/{draft['id']}/pages/1.png", headers=seller.headers)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
-    assert api.get(f"/api/v1/contracts/{draft['id']}/pages/99.png",
+    # A phone learns how many pages to ask for from the first one (poppler counts them too).
+    assert png.headers["x-page-count"] == str(pages)
+    last = api.get(f"/api/v1/contracts/{draft['id']}/pages/{pages}.png", headers=seller.headers)
+    assert last.status_code == 200 and last.headers["x-page-count"] == str(pages)
+    assert api.get(f"/api/v1/contracts/{draft['id']}/pages/{pages + 1}.png",
                    headers=seller.headers).status_code == 404
 
 

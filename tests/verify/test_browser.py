@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.backends import backend_name
-from tests.browser import ARGS, CHROMIUM, need_chromium
+from tests.browser import ARGS, CHROMIUM, cjk_font_env, need_chromium
 from tests.live import ROOT
 from tests.verify.conftest import FiledContract
 
@@ -16,7 +16,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.mark.browser
-def test_page_on_a_phone(verify_server, filed: FiledContract):
+def test_page_on_a_phone(verify_server, filed: FiledContract, tmp_path):
     need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
@@ -24,7 +24,8 @@ def test_page_on_a_phone(verify_server, filed: FiledContract):
     shot = ARTIFACTS / f"verify-page-{backend_name()}.png"
     problems: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True,
+                                     env=cjk_font_env(tmp_path))
         try:
             context = browser.new_context(viewport={"width": 375, "height": 812},
                                           device_scale_factor=2, is_mobile=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -64,17 +65,31 @@ async def document(deps: ContractDeps, user_id: str, contract_id: str) -> tuple[
     return await current_pdf(deps, contract)
 
 
-async def page_png(deps: ContractDeps, user_id: str, contract_id: str, page: int) -> bytes:
-    from signing.preview import PageOutOfRange, render_page_png
+@dataclass(frozen=True)
+class PagePreview:
+    png: bytes
+    page_count: int  # so a phone knows how many pages to ask for
+
+
+async def page_png(deps: ContractDeps, user_id: str, contract_id: str, page: int
+                   ) -> PagePreview:
+    from signing.preview import PageOutOfRange, page_count, render_page_png
 
     pdf, sha = await document(deps, user_id, contract_id)
+    count_key = f"page-count:{sha}"
+    cached_count = await deps.kv.get(count_key)
+    if cached_count is not None:
+        count = int(cached_count)
+    else:
+        count = await deps.pool.run(page_count, pdf)
+        await deps.kv.set(count_key, str(count).encode(), ttl=3600)
     key = f"page-png:{sha}:{page}"
     cached = await deps.kv.get(key)
     if cached is not None:
-        return cached
+        return PagePreview(cached, count)
     try:
         png = await deps.pool.run(render_page_png, pdf, page, 750)
     except PageOutOfRange:
         raise NotFound("页码超出范围", code="page_not_found") from None
     await deps.kv.set(key, png, ttl=3600)
-    return png
+    return PagePreview(png, count)
