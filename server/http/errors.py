@@ -75,7 +75,12 @@ def oauth2_error_response(problem: Problem, request_id: str) -> response.HTTPRes
         error = "server_error"
     else:
         error = _OAUTH2_CODES.get(problem.code, "invalid_request")
-    body: dict = {"error": error, "error_description": problem.message}
+    description = problem.message
+    fields = (problem.details or {}).get("fields")
+    if isinstance(fields, dict) and fields:
+        # §5.2 has no place for per-field reasons: they go into the description
+        description += "：" + "；".join(f"{name} {reason}" for name, reason in fields.items())
+    body: dict = {"error": error, "error_description": description}
     hdrs = {"X-Request-ID": request_id, **problem.headers}
     return response.json(body, status=problem.status, headers=hdrs, ensure_ascii=False)
 

@@ -50,6 +50,9 @@ def _ok_or_4xx(resp: httpx.Response) -> None:
     if resp.status_code >= 400 and resp.headers.get("content-type", "").startswith(
             "application/json"):
         body = resp.json()
+        if resp.request.url.path == "/registry/v1/token":  # RFC 6749 §5.2, not the envelope
+            assert set(body) == {"error", "error_description"}
+            return
         assert set(body) == {"error", "request_id"}
         assert {"code", "message", "details"} == set(body["error"])
 

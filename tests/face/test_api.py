@@ -138,7 +138,7 @@ def test_sign_and_revoke_starts_need_a_party_at_that_step(face_api, face_server:
     stranger_id = user_id(face_api, stranger)
     starts = face_server.proxy.calls["DetectAuth"]
     # Not a party: the same 404 as for a contract that does not exist.
-    for contract_id in (cid, "c-does-not-exist", "x" * 40):
+    for contract_id in (cid, "c-does-not-exist"):
         error(start(face_api, stranger, purpose="sign", contract_id=contract_id), 404,
               "not_found")
         error(start(face_api, stranger, purpose="revoke", contract_id=contract_id), 404,

@@ -25,6 +25,7 @@ import pytest
 from sanic import Sanic
 
 from server.config import Settings
+from server.web import app as app_assets
 from tests import flows
 from tests import sale as s
 from tests.verify.conftest import code_and_token
@@ -68,7 +69,7 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "GET /api/v1/contracts/<contract_id:str>": (user_route(200), "/api/v1/contracts/{cid}",
                                                 None),
     "PATCH /api/v1/contracts/<contract_id:str>": (user_route(409), "/api/v1/contracts/{cid}",
-                                                  {"terms": {}}),  # If-Match: below
+                                                  {"terms": s.terms()}),  # If-Match: below
     "POST /api/v1/contracts/<contract_id:str>/cancel": (
         user_route(409), "/api/v1/contracts/{cid}/cancel", None),
     "POST /api/v1/contracts/<contract_id:str>/confirm": (
@@ -84,6 +85,8 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "POST /api/v1/contracts/<contract_id:str>/signatures": (
         user_route(409), "/api/v1/contracts/{cid}/signatures",
         {"face_verification_id": "{fv}", "signature_image": "{png}"}),
+    "GET /api/v1/contracts/<contract_id:str>/evidence.pdf": (
+        user_route(200), "/api/v1/contracts/{cid}/evidence.pdf", None),
     "GET /api/v1/contracts/<contract_id:str>/timeline": (
         user_route(200), "/api/v1/contracts/{cid}/timeline", None),
     # Changes state for the party (asks for revocation): after everything above.
@@ -101,10 +104,12 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "POST /registry/v1/token": (public(400), "/registry/v1/token", {}),
     "GET /registry/v1/units/<unit_no:str>": (registry_route(200), "/registry/v1/units/{unit}",
                                              None),
-    "PUT /registry/v1/units/<unit_no:str>": (registry_route(400), "/registry/v1/units/{unit}",
-                                             {}),
+    # A malformed body is refused by its shape before the region is looked at (it says
+    # nothing about the unit); the region guard of these paths is the GET/DELETE rows'.
+    "PUT /registry/v1/units/<unit_no:str>": (registry_route(400, 400),
+                                             "/registry/v1/units/{unit}", {}),
     "PUT /registry/v1/units/<unit_no:str>/restrictions/<restriction_id:str>": (
-        registry_route(400), "/registry/v1/units/{unit}/restrictions/R-matrix", {}),
+        registry_route(400, 400), "/registry/v1/units/{unit}/restrictions/R-matrix", {}),
     "DELETE /registry/v1/units/<unit_no:str>/restrictions/<restriction_id:str>": (
         registry_route(200), "/registry/v1/units/{unit}/restrictions/R-matrix", None),
     "GET /registry/v1/contracts": (registry_route(200, 200), "/registry/v1/contracts", None),
@@ -112,6 +117,8 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
         registry_route(200), "/registry/v1/contracts/{filing_no}", None),
     "GET /registry/v1/contracts/<filing_no:str>/document.pdf": (
         registry_route(200), "/registry/v1/contracts/{filing_no}/document.pdf", None),
+    "GET /registry/v1/contracts/<filing_no:str>/evidence.pdf": (
+        registry_route(200), "/registry/v1/contracts/{filing_no}/evidence.pdf", None),
     # These two change state (accepted, then registered): after every other contract row.
     "POST /registry/v1/contracts/<filing_no:str>/acceptance": (
         registry_route(200), "/registry/v1/contracts/{filing_no}/acceptance",
@@ -132,6 +139,11 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "GET /docs": (public(200), "/docs", None),
     "GET /docs/openapi.json": (public(200), "/docs/openapi.json", None),
     "GET /docs/assets/<name:str>": (public(200), "/docs/assets/docs.css", None),
+    # -- the H5 client: public pages and assets (its data comes from the API above)
+    "GET /app": (public(301), "/app", None),
+    "GET /app/": (public(200), "/app/", None),
+    "GET /app/a/<build:str>/<name:path>": (public(200), "/app/a/{build}/app.js", None),
+    "GET /app/qr.svg": (public(400), "/app/qr.svg?u=https://example.com/", None),
     "POST /sandbox/faceid": (public(200), "/sandbox/faceid", {}),
     "POST /": (public(200), "/", {}),  # the sandbox, where the official Tencent SDK posts
     "POST /sandbox/faceid/scan": (public(400), "/sandbox/faceid/scan", {}),
@@ -196,7 +208,8 @@ def world(live_server) -> Iterator[World]:
             values={"cid": sale.contract_id, "fv": fv, "unit": sale.unit_no,
                     "filing_no": view["filing_no"], "code": code, "qr_token": qr_token,
                     "invitation": "inv_" + secrets.token_hex(16),
-                    "buyer_party": s.party_id_of(view, buyer), "png": s.signature_png()})
+                    "buyer_party": s.party_id_of(view, buyer), "png": s.signature_png(),
+                    "build": app_assets.BUILD})
 
 
 def _fill(value: object, values: dict[str, str]) -> object:

@@ -91,7 +91,10 @@ def test_failures_are_throttled_per_client_then_per_address(token_server):
         after = api.post("/registry/v1/token", json={
             "client_id": bystander.client_id, "client_secret": bystander.client_secret})
         assert after.status_code == 429 and after.json()["error"] == "temporarily_unavailable"
-        # Malformed ids (NUL, too long) are a failure like any other, never a 500.
-        for odd in ("a\x00b", "x" * 500, "客户端"):
+        # Malformed ids (NUL, too long) are an RFC 6749 invalid_request, never a 500; a
+        # well-formed unknown one is a failure like any other.
+        for odd in ("a\x00b", "x" * 500):
             r = api.post("/registry/v1/token", json={"client_id": odd, "client_secret": "x"})
-            assert r.status_code in (401, 429) and "error" in r.json()
+            assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+        r = api.post("/registry/v1/token", json={"client_id": "客户端", "client_secret": "x"})
+        assert r.status_code in (401, 429) and "error" in r.json()
