@@ -144,6 +144,8 @@ class Settings:
     request_timeout_s: int = 60
     cpu_workers: int = 2
     font_dir: str | None = None
+    # files (under DATA_DIR) or database; the database lets several hosts share documents
+    document_store: str = "files"
     # Secrets. In development they are generated under DATA_DIR/secrets when
     # unset; production requires them.
     identity_encryption_key: str | None = None
@@ -272,6 +274,10 @@ class Settings:
             cpu_workers=_int(env, "CPU_WORKERS", min(4, os.cpu_count() or 1), minimum=1,
                              maximum=64),
             font_dir=env.get("FONT_DIR") or None,
+            document_store=_choice(
+                env, "DOCUMENT_STORE",
+                "files" if database_url.startswith("sqlite") else "database",
+                ("files", "database")),
             identity_encryption_key=env.get("IDENTITY_ENCRYPTION_KEY") or None,
             identity_index_key=env.get("IDENTITY_INDEX_KEY") or None,
             token_signing_key_file=env.get("TOKEN_SIGNING_KEY_FILE") or None,

@@ -11,6 +11,7 @@ from server.models.contracts import (
     Party,
     StoredDocument,
 )
+from server.models.documents import DocumentBlob, DocumentChunk
 from server.models.face import FaceConsent, FaceVerification
 from server.models.filing import FeedEntry, SequenceCounter, WebhookDelivery, WebhookEndpoint
 from server.models.idempotency import IdempotencyRecord
@@ -24,7 +25,8 @@ from server.models.registry import (
 )
 
 __all__ = [
-    "Contract", "ContractEvent", "FaceConsent", "FaceVerification", "FeedEntry",
+    "Contract", "ContractEvent", "DocumentBlob", "DocumentChunk", "FaceConsent",
+    "FaceVerification", "FeedEntry",
     "IdempotencyRecord", "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck",
     "RefreshToken", "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter",
     "StoredDocument", "User", "WebhookDelivery", "WebhookEndpoint",

@@ -53,7 +53,7 @@ async def open_services(app: Sanic) -> None:
                                       step_gate=face_step_gate)
     open_house_services(app)  # houses + registry clients (before contracts use them)
     # --- signing, rendering and contracts (lead) ---
-    from server.adapters.files import FileStore
+    from server.adapters.documents.select import open_document_store
     from server.cpu import CpuPool
     from server.services.contracts import ContractDeps
     from server.services.signing_setup import open_pki, pki_settings
@@ -75,7 +75,7 @@ async def open_services(app: Sanic) -> None:
 
     app.ctx.signing_ready = signing_ready
     app.ctx.contract_deps = ContractDeps(
-        settings=settings, cipher=app.ctx.cipher, files=FileStore(settings.files_dir),
+        settings=settings, cipher=app.ctx.cipher, files=open_document_store(settings),
         pool=app.ctx.cpu, kv=app.ctx.kv, houses=getattr(app.ctx, "houses", None),
         face=getattr(app.ctx, "face", None), fonts=app.ctx.fonts, font_dirs=font_dirs)
     from server.services import background

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from server.adapters.files import FileStore
+from server.adapters.documents.select import open_document_store
 from server.config import Settings
 from server.cpu import CpuPool
 from server.identity_crypto import IdentityCipher
@@ -30,7 +30,7 @@ async def open_contract_deps(settings: Settings, workers: int = 1
         yield ContractDeps(
             settings=settings,
             cipher=IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key),
-            files=FileStore(settings.files_dir), pool=pool, kv=kv, houses=None, face=None,
+            files=open_document_store(settings), pool=pool, kv=kv, houses=None, face=None,
             fonts=None)
     finally:
         pool.shutdown()

@@ -46,16 +46,23 @@ async def shared(request: Request, filing_no: str) -> HTTPResponse:
 @registry_scope("contracts:read")
 @operation("The filed, signed PDF (ETag, Digest, X-Content-SHA256)", tag=TAG, path=_FILING,
            responses={200: "application/pdf", 304: None}, security=_READ)
-async def document(request: Request, filing_no: str) -> HTTPResponse:
+async def document(request: Request, filing_no: str) -> HTTPResponse | None:
     sha = await registry_share.filed_document(request.ctx.registry.region_code, filing_no)
     etag = f'"{sha}"'
     if request.headers.get("if-none-match") == etag:
         return HTTPResponse(status=304, headers={"ETag": etag})
-    pdf = await request.app.ctx.contract_deps.files.get(sha)
+    files = request.app.ctx.contract_deps.files
     digest = base64.b64encode(bytes.fromhex(sha)).decode()
-    return raw(pdf, content_type="application/pdf",
-               headers={"ETag": etag, "X-Content-SHA256": sha, "Digest": f"sha-256={digest}",
-                        "Content-Disposition": f'attachment; filename="{filing_no}.pdf"'})
+    # streamed from the document store: a registry pulling many PDFs keeps memory flat
+    response = await request.respond(
+        content_type="application/pdf",
+        headers={"ETag": etag, "X-Content-SHA256": sha, "Digest": f"sha-256={digest}",
+                 "Content-Length": str(await files.size(sha)),
+                 "Content-Disposition": f'attachment; filename="{filing_no}.pdf"'})
+    async for chunk in files.stream(sha):
+        await response.send(chunk)
+    await response.eof()
+    return None
 
 
 @bp.get("/contracts/<filing_no:str>/evidence.pdf")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from server.adapters.files import FileStore
+from server.adapters.documents import DocumentStore
 from server.config import Settings
 from server.cpu import CpuPool
 from server.errors import TimestampServiceDown
@@ -22,7 +22,7 @@ T = TypeVar("T")
 class ContractDeps:
     settings: Settings
     cipher: IdentityCipher
-    files: FileStore
+    files: DocumentStore
     pool: CpuPool
     kv: KeyValueStore
     houses: Any  # server.services.houses
