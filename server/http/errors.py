@@ -13,6 +13,7 @@ from sanic.handlers import ErrorHandler
 from server.domain.errors import DomainError, FieldProblems, IllegalTransition, RuleRefused
 from server.errors import ApiError
 from server.http import hygiene
+from server.http.outages import DATABASE, KEY_VALUE, outage_of
 from server.logs import request_id_var
 
 log = logging.getLogger("server.errors")
@@ -28,6 +29,11 @@ _SANIC_CODES: dict[int, tuple[str, str]] = {
     413: ("payload_too_large", "请求内容过大"),
     416: ("range_not_satisfiable", "请求范围无效"),
     503: ("service_unavailable", "服务暂不可用"),
+}
+
+_OUTAGE_MESSAGES = {
+    DATABASE: "数据库暂不可用，请稍后重试",
+    KEY_VALUE: "缓存服务暂不可用，请稍后重试",
 }
 
 
@@ -134,6 +140,12 @@ class JsonErrorHandler(ErrorHandler):
             return Problem(status, code, message, details, headers)
         if isinstance(exception, SanicException) and exception.status_code == 503:
             return Problem(503, "service_unavailable", "服务暂不可用")
+        outage = outage_of(exception)
+        if outage is not None:
+            log.warning("dependency unavailable", extra={
+                "code": outage, "error": type(exception).__name__,
+                "path": request.path if request else None})
+            return Problem(503, outage, _OUTAGE_MESSAGES[outage], None, {"Retry-After": "2"})
         if getattr(exception, "quiet", False):
             # The client went away (RequestCancelled): nobody reads this answer.
             return Problem(499, "client_closed_request", "客户端已断开")

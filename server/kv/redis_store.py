@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from redis import asyncio as redis_asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.kv.port import KeyValueStore
 
@@ -33,7 +37,12 @@ class RedisStore(KeyValueStore):
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "hs:") -> RedisStore:
-        client = redis_asyncio.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        # A restarting Redis refuses connections for a second or two: retrying with
+        # backoff for about 2 s rides that out; beyond it the request answers 503.
+        client = redis_asyncio.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=1.0,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=6),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
         return cls(client, prefix)
 
     async def get(self, key: str) -> bytes | None:
