@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -18,6 +19,40 @@ T = TypeVar("T")
 
 def _noop() -> int:
     return 0
+
+
+def _orphan_watch(owner_pid: int) -> None:
+    """Exit this pool process as soon as the worker that owns it is gone.
+
+    A worker killed with SIGKILL runs no clean-up, and the pool's processes, which
+    wait on a queue whose writing end they also hold, would wait forever: orphans
+    holding keys in memory. Polling the owner is cheap and needs no signal set-up.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()  # the fork server, which itself exits with the owner
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(0)
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def _init_child(owner_pid: int, initializer: Callable[..., None] | None,
+                initargs: tuple[Any, ...]) -> None:
+    _orphan_watch(owner_pid)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -76,8 +111,8 @@ class CpuPool:
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("forkserver"),
-            initializer=initializer,
-            initargs=initargs,
+            initializer=_init_child,
+            initargs=(os.getpid(), initializer, initargs),
         )
         self.workers = workers
 

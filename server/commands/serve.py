@@ -53,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     loader = AppLoader(factory=partial(_factory, settings))
     app = loader.load()
+    from server.supervisor import watch_workers
+
+    def supervise(app: Sanic) -> None:
+        watch_workers(app)
+
+    app.register_listener(supervise, "main_process_ready")
     app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=False,
                 motd=False)
     Sanic.serve(primary=app, app_loader=loader)
