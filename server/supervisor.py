@@ -29,7 +29,20 @@ def watch_workers(app: Sanic, interval: float = 0.5) -> threading.Thread:
     dead_since: dict[str, float] = {}
     asked: dict[str, float] = {}
 
+    def all_acknowledged() -> bool:
+        try:
+            return bool(manager._all_workers_ack())
+        except Exception:  # noqa: BLE001 - the manager's state is shutting down
+            return False
+
     def loop() -> None:
+        # Until every worker has started, a dead one fails the start-up as Sanic
+        # decides (it stops the server): replacing begins once all are serving.
+        while not all_acknowledged():
+            time.sleep(interval)
+            if getattr(manager, "_shutting_down", False):
+                return
+        log.info("all workers serving", extra={"workers": len(list(manager.transient_processes))})
         while True:
             time.sleep(interval)
             if getattr(manager, "_shutting_down", False):

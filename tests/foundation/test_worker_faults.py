@@ -32,10 +32,11 @@ def _wait(predicate, timeout: float = 60.0) -> bool:
 
 @pytest.mark.backend("services")
 def test_a_killed_worker_is_replaced_and_leaves_no_orphans(fresh_env: dict[str, str]) -> None:
-    server = LiveServer({**fresh_env, "CPU_WORKERS": "1"}, workers=2)
+    server = LiveServer({**fresh_env, "CPU_WORKERS": "1", "LOG_LEVEL": "INFO"}, workers=2)
     with server.serving():
         main = psutil.Process(server.proc.pid)
-        assert _wait(lambda: len(_server_workers(main)) == 2)
+        assert _wait(lambda: "all workers serving" in server.log(), 120)
+        assert len(_server_workers(main)) == 2
         victim = _server_workers(main)[0]
         pool = victim.children(recursive=True)
         assert pool, "the worker has its CPU pool"
