@@ -31,7 +31,6 @@ from server.services.idempotency import IdempotencyStore, StoredAnswer
 
 _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 _MAX_KEY = 128
-_IN_FLIGHT_TTL_S = 120
 
 
 def _guard(request: Request) -> tuple[str, str | None] | None:
@@ -89,8 +88,12 @@ def install(app: Sanic) -> None:
             return HTTPResponse(stored.body, status=stored.status,
                                 content_type=stored.content_type,
                                 headers={"Idempotent-Replayed": "true"})
-        if not await request.app.ctx.kv.add(f"idem:{scope}:{key}", b"1", _IN_FLIGHT_TTL_S):
-            raise Conflict("相同的请求正在处理中", code="idempotency_in_progress")
+        # A request cannot run longer than the response timeout, so a reservation left
+        # by a worker that died mid-request frees itself soon after.
+        ttl = request.app.ctx.settings.request_timeout_s + 5
+        if not await request.app.ctx.kv.add(f"idem:{scope}:{key}", b"1", ttl):
+            raise Conflict("相同的请求正在处理中", code="idempotency_in_progress",
+                           headers={"Retry-After": "1"})
         request.ctx.idempotency = (scope, key, digest)
         return None
 

@@ -46,6 +46,8 @@ def _classify(e: BaseException) -> str | None:
             return DATABASE
         if isinstance(e, asyncpg.InterfaceError) and "closed" in str(e):
             return DATABASE
+        if isinstance(e, asyncpg.exceptions._base.InternalClientError):
+            return DATABASE  # a connection broken mid-operation, met again on release
         return None
     if module.startswith("tortoise"):
         from tortoise import exceptions as t
