@@ -146,6 +146,7 @@ class Settings:
     font_dir: str | None = None
     # files (under DATA_DIR) or database; the database lets several hosts share documents
     document_store: str = "files"
+    pki_dir_override: Path | None = None
     # Secrets. In development they are generated under DATA_DIR/secrets when
     # unset; production requires them.
     identity_encryption_key: str | None = None
@@ -239,6 +240,12 @@ class Settings:
         return self.data_dir / "secrets"
 
     @property
+    def pki_dir(self) -> Path:
+        """Keys and certificates: a volume every host mounts (``PKI_DIR``), or under
+        ``DATA_DIR`` for one host."""
+        return self.pki_dir_override or self.data_dir / "pki"
+
+    @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
 
@@ -274,6 +281,7 @@ class Settings:
             cpu_workers=_int(env, "CPU_WORKERS", min(4, os.cpu_count() or 1), minimum=1,
                              maximum=64),
             font_dir=env.get("FONT_DIR") or None,
+            pki_dir_override=Path(env["PKI_DIR"]) if env.get("PKI_DIR") else None,
             document_store=_choice(
                 env, "DOCUMENT_STORE",
                 "files" if database_url.startswith("sqlite") else "database",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -55,10 +55,14 @@ def _init_child(owner_pid: int, initializer: Callable[..., None] | None,
         initializer(*initargs)
 
 
-def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[str, Any]:
+def _call(fn: Callable[..., T], args: tuple[Any, ...],
+          apply_context: Callable[[Any], None] | None = None, context: Any = None
+          ) -> tuple[str, Any]:
     """Runs in the child. Exceptions travel back as (class, args, attributes): many
     exceptions with their own ``__init__`` signature cannot be unpickled as they are."""
     try:
+        if apply_context is not None:
+            apply_context(context)
         return "ok", fn(*args)
     except Exception as exc:  # noqa: BLE001 - re-raised in the parent
         import traceback
@@ -100,8 +104,14 @@ def _rebuild(module: str, qualname: str, args: tuple, state: dict, tb: str) -> B
 
 
 class CpuPool:
+    """``context`` (async, in the worker) produces a small value each job carries to the
+    child, where ``apply_context`` installs it before the job runs: shared state the
+    children cannot read themselves, such as the current revocations, travels this way."""
+
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
-                 initargs: tuple[Any, ...] = ()) -> None:
+                 initargs: tuple[Any, ...] = (),
+                 context: Callable[[], Awaitable[Any]] | None = None,
+                 apply_context: Callable[[Any], None] | None = None) -> None:
         # Sanic runs its workers as daemonic processes, and multiprocessing
         # refuses children to those. The pool's processes are ours to manage
         # (shut down in after_server_stop, and they exit when their parent's
@@ -115,17 +125,23 @@ class CpuPool:
             initargs=(os.getpid(), initializer, initargs),
         )
         self.workers = workers
+        self._context = context
+        self._apply_context = apply_context
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        kind, value = await loop.run_in_executor(self._executor, _call, fn, args)
+        context = await self._context() if self._context is not None else None
+        kind, value = await loop.run_in_executor(self._executor, _call, fn, args,
+                                                 self._apply_context, context)
         if kind == "err":
             raise _rebuild(*value)
         return value
 
     async def warm_up(self) -> None:
         """Start every child now, so the first signature does not pay for it."""
-        await asyncio.gather(*(self.run(_noop) for _ in range(self.workers)))
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, _call, _noop, ())
+                               for _ in range(self.workers)))
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

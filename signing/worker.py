@@ -31,6 +31,7 @@ from signing import appearance, pades
 from signing.document import SignatureSlot
 from signing.pades import SignerRequest
 from signing.pki import Pki, PkiSettings
+from signing.pki.revocation import RevocationList
 from signing.validation import ValidationReport, validate_document
 
 if TYPE_CHECKING:
@@ -64,6 +65,12 @@ def init_worker(settings: PkiSettings) -> None:
     _pki.timestamper()
     _pki.seal_signer()
     _pki.responder_certs()
+
+
+def use_revocations(revocations: RevocationList) -> None:
+    """Context hook of the CPU pool: answer from the revocations the job brought."""
+    if _pki is not None and revocations is not None:
+        _pki.use_revocations(revocations)
 
 
 def current_pki() -> Pki:

@@ -1,4 +1,10 @@
-"""``pki trust-config --out DIR``: the validation configuration for registry offices.
+"""``pki trust-config --out DIR`` and ``pki revoke SERIAL --reason R``.
+
+``revoke`` records a revocation of one of our certificates (a seal key
+compromised, a certificate issued to the wrong person) in the database; every
+host's CRL and OCSP answers list it within a second.
+
+``trust-config`` writes the validation configuration for registry offices.
 
 Writes what a registration office needs to validate filed PDFs offline with
 pyHanko (``pyhanko sign adesverify``), our service stopped or unreachable:
@@ -19,7 +25,8 @@ import argparse
 import json
 from pathlib import Path
 
-from server.config import Settings
+from server.config import ConfigError, Settings
+from signing.pki.revocation import REASONS
 
 PYHANKO_CONFIG = """\
 # pyHanko CLI configuration for validating filed contracts offline.
@@ -40,6 +47,38 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "offices (roots.pem, tsa.pem, pyhanko.yml)")
     trust.add_argument("--out", required=True, type=Path, help="directory to write into")
     trust.set_defaults(handler=run_trust_config)
+    revoke = pki_sub.add_parser("revoke", help="revoke a certificate this PKI issued")
+    revoke.add_argument("serial", help="the certificate's serial number, hexadecimal")
+    revoke.add_argument("--reason", default="unspecified",
+                        help="RFC 5280 reason: " + ", ".join(sorted(REASONS)))
+    revoke.set_defaults(handler=run_revoke)
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    from server.commands.common import with_orm
+    from server.secrets import load_secrets
+    from server.services.revocations import Revocations, UnknownCertificate
+    from server.services.signing_setup import open_pki
+
+    if args.reason not in REASONS:
+        raise ConfigError(f"--reason: one of {', '.join(sorted(REASONS))}")
+    try:
+        serial = int(args.serial.removeprefix("0x"), 16)
+    except ValueError:
+        raise ConfigError("SERIAL: a hexadecimal serial number") from None
+    settings = Settings.from_env()
+    pki = open_pki(settings, load_secrets(settings))
+
+    async def run() -> dict[str, str]:
+        try:
+            r = await Revocations().revoke(pki, serial, args.reason)
+        except UnknownCertificate as exc:
+            raise ConfigError(f"SERIAL: {exc}") from None
+        return {"serial": f"{r.serial:x}", "ca": pki.issuer_of(serial) or "",
+                "reason": r.reason, "revoked_at": r.revoked_at.isoformat()}
+
+    print(json.dumps(with_orm(settings, run)))
+    return 0
 
 
 def run_trust_config(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from server.models.face import FaceConsent, FaceVerification
 from server.models.filing import FeedEntry, SequenceCounter, WebhookDelivery, WebhookEndpoint
 from server.models.idempotency import IdempotencyRecord
 from server.models.identity import LoginIdentity, RefreshToken, User
+from server.models.pki import CertificateRevocation
 from server.models.registry import (
     Owner,
     PropertyCheck,
@@ -25,9 +26,9 @@ from server.models.registry import (
 )
 
 __all__ = [
-    "Contract", "ContractEvent", "DocumentBlob", "DocumentChunk", "FaceConsent",
-    "FaceVerification", "FeedEntry",
-    "IdempotencyRecord", "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck",
-    "RefreshToken", "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter",
-    "StoredDocument", "User", "WebhookDelivery", "WebhookEndpoint",
+    "CertificateRevocation", "Contract", "ContractEvent", "DocumentBlob", "DocumentChunk",
+    "FaceConsent", "FaceVerification", "FeedEntry", "IdempotencyRecord", "Invitation",
+    "LoginIdentity", "Owner", "Party", "PropertyCheck", "RefreshToken", "RegistrationUnit",
+    "RegistryClient", "Restriction", "SequenceCounter", "StoredDocument", "User",
+    "WebhookDelivery", "WebhookEndpoint",
 ]

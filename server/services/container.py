@@ -63,8 +63,14 @@ async def open_services(app: Sanic) -> None:
     font_dirs = [settings.font_dir] if settings.font_dir else None
     app.ctx.fonts = find_fonts(font_dirs)
     app.ctx.pki = open_pki(settings, secrets)
+    from server.services.revocations import Revocations
+
+    app.ctx.revocations = Revocations()
+    await app.ctx.revocations.import_legacy(settings.pki_dir)
     app.ctx.cpu = CpuPool(settings.cpu_workers, initializer=worker.init_worker,
-                          initargs=(pki_settings(settings, secrets),))
+                          initargs=(pki_settings(settings, secrets),),
+                          context=app.ctx.revocations.current,
+                          apply_context=worker.use_revocations)
     await app.ctx.cpu.warm_up()
 
     async def signing_ready() -> None:

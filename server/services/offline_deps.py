@@ -23,8 +23,11 @@ async def open_contract_deps(settings: Settings, workers: int = 1
 
     secrets = load_secrets(settings)
     open_pki(settings, secrets)  # creates what is missing, under the PKI's own lock
+    from server.services.revocations import Revocations
+
     pool = CpuPool(workers, initializer=worker.init_worker,
-                   initargs=(pki_settings(settings, secrets),))
+                   initargs=(pki_settings(settings, secrets),),
+                   context=Revocations().current, apply_context=worker.use_revocations)
     kv = open_store(settings.redis_url, settings.redis_key_prefix)
     try:
         yield ContractDeps(

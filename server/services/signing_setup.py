@@ -20,7 +20,7 @@ def pki_settings(settings: Settings, secrets: ServiceSecrets) -> PkiSettings:
                                 token_label=settings.pkcs11_token_label,
                                 user_pin=settings.pkcs11_pin)
     return PkiSettings(
-        data_dir=settings.data_dir / "pki",
+        data_dir=settings.pki_dir,
         passphrase=secrets.pki_passphrase,
         public_base_url=settings.public_base_url,
         config_path=settings.pki_config,
@@ -31,6 +31,8 @@ def pki_settings(settings: Settings, secrets: ServiceSecrets) -> PkiSettings:
         tsa_trust_anchors=read_certificates(settings.tsa_ca_file) if settings.tsa_ca_file else (),
         tsa_policy_oid=settings.tsa_policy_oid,
         tsa_timeout_s=settings.tsa_timeout_s,
+        lock_redis_url=settings.redis_url,
+        lock_prefix=settings.redis_key_prefix,
     )
 
 

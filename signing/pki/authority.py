@@ -22,9 +22,8 @@ web app to serve under ``/pki/`` at the URLs written into the certificates.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +45,7 @@ from signing.keys import (
     generate_private_key,
     open_pkcs11_session,
 )
+from signing.pki import locks
 from signing.pki.certs import (
     CertificateTemplate,
     RevocationPointers,
@@ -61,8 +61,9 @@ from signing.pki.cms import KeySigner
 from signing.pki.config import CertProfile, PkiConfig, load_config
 from signing.pki.crl import build_crl
 from signing.pki.identity import id_hash, signer_subject
+from signing.pki.locks import pki_lock
 from signing.pki.ocsp import KnownCert, OcspAuthority, Responder, build_response, respond
-from signing.pki.revocation import RevocationStore
+from signing.pki.revocation import RevocationList
 
 __all__ = ["CA_NAMES", "ROLES", "IssuedSigner", "Pki", "PkiSettings"]
 
@@ -113,6 +114,9 @@ class PkiSettings:
     tsa_trust_anchors: tuple[bytes, ...] = ()
     tsa_policy_oid: str | None = None
     tsa_timeout_s: float = 10
+    #: Redis for the creation/renewal lock when several hosts share ``data_dir``
+    lock_redis_url: str | None = None
+    lock_prefix: str = "hs:"
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,8 @@ class Pki:
         self._tsa_timeout_s = tsa_timeout_s
         self._pkcs11_session = pkcs11_session
         self.clock = clock
-        self.revocations = RevocationStore(data_dir / "revoked.json")
+        # the service hands each job the current snapshot (use_revocations)
+        self.revocations = RevocationList()
         self._crl_cache: dict[str, tuple[Any, crl.CertificateList]] = {}
         self._ocsp_cache: dict[tuple[str, int], tuple[Any, datetime, ocsp.OCSPResponse]] = {}
         self._ocsp_authorities: list[OcspAuthority] | None = None
@@ -253,6 +258,7 @@ class Pki:
 
     @classmethod
     def from_settings(cls, settings: PkiSettings) -> Pki:
+        locks.configure(settings.lock_redis_url, settings.lock_prefix)
         return cls.load_or_create(
             settings.data_dir,
             settings.passphrase,
@@ -472,11 +478,21 @@ class Pki:
     def revoke(
         self, serial: int, reason: str = "unspecified", *, at: datetime | None = None
     ) -> None:
-        """Revoke a certificate we issued; CRLs and OCSP reflect it at once in every process."""
+        """Revoke a certificate we issued, in this process's snapshot only.
+
+        The durable, shared record is the service's
+        (:func:`server.services.revocations.revoke`); this is for a PKI used on its
+        own, as in tests and offline tools.
+        """
         ca = self.issuer_of(serial)
         if ca is None:
             raise ValueError(f"serial {serial:x} was not issued by this PKI")
-        self.revocations.add(ca, serial, reason, at)
+        self.revocations = self.revocations.with_added(ca, serial, reason, at)
+
+    def use_revocations(self, revocations: RevocationList) -> None:
+        """Answer from ``revocations`` from now on (CRL/OCSP caches key on its version)."""
+        if revocations.version() != self.revocations.version():
+            self.revocations = revocations
 
     def _status(self, ca: str) -> Callable[[int], KnownCert | None]:
         def status(serial: int) -> KnownCert | None:
@@ -593,12 +609,9 @@ class Pki:
         return response
 
 
-@contextmanager
-def _locked(data_dir: Path) -> Iterator[None]:
-    """Exclusive lock over the data directory, across processes."""
-    with open(data_dir / ".pki.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def _locked(data_dir: Path) -> AbstractContextManager[None]:
+    """Exclusive lock over the PKI's keys and certificates, across processes and hosts."""
+    return pki_lock(data_dir)
 
 
 def _current(cert: x509.Certificate, now: datetime, renew_before: timedelta) -> bool:

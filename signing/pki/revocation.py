@@ -1,22 +1,22 @@
-"""Which certificates have been revoked, shared by every process of the app.
+"""Which certificates have been revoked: an immutable snapshot the PKI answers from.
 
-A small JSON file in the PKI data directory. Revocations are rare (a
-compromised seal key, a certificate issued to the wrong person), while CRL
-and OCSP requests are frequent and come from any worker process, so readers
-keep a parsed copy and reload it only when the file's mtime changes; writers
-take an exclusive ``flock`` and replace the file atomically.
+The record of revocations is durable state of the deployment, shared by every
+host, so it lives in the database (:mod:`server.services.revocations`), not in
+the PKI's directory. Signing, CRLs and OCSP run in CPU-pool processes that have
+no database connection: the service hands each job the current
+:class:`RevocationList`, and the PKI keeps answering from the snapshot it was
+given. Its ``version`` is part of the CRL and OCSP cache keys, so a new
+revocation re-signs them at once.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["REASONS", "Revocation", "RevocationStore"]
+__all__ = ["REASONS", "Revocation", "RevocationList", "read_legacy_file"]
 
 # asn1crypto's CRLReason names (RFC 5280 §5.3.1)
 REASONS = frozenset(
@@ -41,68 +41,52 @@ class Revocation:
     reason: str
 
 
-class RevocationStore:
-    def __init__(self, path: Path):
-        self.path = path
-        self._stamp: tuple[int, int, int] | None = None
-        self._data: dict[str, dict[int, Revocation]] = {}
+@dataclass(frozen=True)
+class RevocationList:
+    """Revocations by issuing CA and serial; ``tag`` changes whenever they do."""
 
-    def _load_file(self) -> dict[str, dict[int, Revocation]]:
-        try:
-            raw = json.loads(self.path.read_text("utf-8"))
-        except FileNotFoundError:
-            return {}
-        return {
-            ca: {
-                int(serial, 16): Revocation(
-                    int(serial, 16), datetime.fromisoformat(item["revoked_at"]), item["reason"]
-                )
-                for serial, item in entries.items()
-            }
-            for ca, entries in raw.items()
-        }
+    tag: str = "empty"
+    by_ca: dict[str, dict[int, Revocation]] = field(default_factory=dict)
 
-    def _current(self) -> dict[str, dict[int, Revocation]]:
-        try:
-            st = self.path.stat()
-            # the file is replaced, never rewritten in place: a new inode means new content
-            stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = None
-        if stamp != self._stamp:
-            self._data = self._load_file()
-            self._stamp = stamp
-        return self._data
+    @classmethod
+    def of(cls, tag: str, entries: list[tuple[str, Revocation]]) -> RevocationList:
+        by_ca: dict[str, dict[int, Revocation]] = {}
+        for ca, r in entries:
+            by_ca.setdefault(ca, {}).setdefault(r.serial, r)  # the first revocation wins
+        return cls(tag, by_ca)
 
-    def version(self) -> tuple[int, int, int] | None:
-        """Changes whenever the revocation list does (for cache keys)."""
-        self._current()
-        return self._stamp
+    def version(self) -> str:
+        return self.tag
 
     def lookup(self, ca: str, serial: int) -> Revocation | None:
-        return self._current().get(ca, {}).get(serial)
+        return self.by_ca.get(ca, {}).get(serial)
 
     def entries(self, ca: str) -> list[Revocation]:
-        return sorted(self._current().get(ca, {}).values(), key=lambda r: r.serial)
+        return sorted(self.by_ca.get(ca, {}).values(), key=lambda r: r.serial)
 
-    def add(self, ca: str, serial: int, reason: str, revoked_at: datetime | None = None) -> None:
+    def with_added(self, ca: str, serial: int, reason: str,
+                   revoked_at: datetime | None = None) -> RevocationList:
+        """A new snapshot with one more revocation (the first one of a serial stays)."""
         if reason not in REASONS:
             raise ValueError(f"unknown revocation reason {reason!r}")
+        if self.lookup(ca, serial) is not None:
+            return self
         revoked_at = (revoked_at or datetime.now(UTC)).replace(microsecond=0)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            data = self._load_file()
-            if serial in data.get(ca, {}):
-                return  # first revocation wins: its date is the one already published
-            data.setdefault(ca, {})[serial] = Revocation(serial, revoked_at, reason)
-            serialised = {
-                ca_name: {
-                    f"{r.serial:x}": {"revoked_at": r.revoked_at.isoformat(), "reason": r.reason}
-                    for r in entries.values()
-                }
-                for ca_name, entries in data.items()
-            }
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(serialised, indent=1, sort_keys=True), "utf-8")
-            os.replace(tmp, self.path)
+        by_ca = {name: dict(entries) for name, entries in self.by_ca.items()}
+        by_ca.setdefault(ca, {})[serial] = Revocation(serial, revoked_at, reason)
+        count = sum(len(e) for e in by_ca.values())
+        return RevocationList(f"local:{count}:{serial:x}", by_ca)
+
+
+def read_legacy_file(path: Path) -> list[tuple[str, Revocation]]:
+    """Revocations a release before the database kept in ``revoked.json``."""
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return []
+    return [
+        (ca, Revocation(int(serial, 16), datetime.fromisoformat(item["revoked_at"]),
+                        item["reason"]))
+        for ca, entries in raw.items()
+        for serial, item in entries.items()
+    ]
