@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     Versions stored before this migration are all of the contract (the default).
     """
 
-    dependencies = [("models", "0002_archive_renewal")]
+    dependencies = [("models", "0004_certificate_revocations")]
 
     operations = [
         ops.AddField(
