@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="StoredDocument",
             name="kind",
-            field=fields.CharField(max_length=32, default="contract"),
+            field=fields.CharField(max_length=32, default="contract", db_default="contract"),
         ),
     ]

@@ -99,7 +99,7 @@ class StoredDocument(Model):
     id = fields.IntField(pk=True)
     contract = fields.ForeignKeyField("models.Contract", related_name="documents",
                                       on_delete=fields.CASCADE)
-    kind = fields.CharField(max_length=32, default="contract")
+    kind = fields.CharField(max_length=32, default="contract", db_default="contract")
     # draft | prepared | signed:<party> | filed | archive_renewed (a new archive timestamp)
     stage = fields.CharField(max_length=32)
     sha256 = fields.CharField(max_length=64)

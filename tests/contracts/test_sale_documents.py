@@ -105,9 +105,9 @@ def test_one_face_verification_per_party_signed_every_document(live_server, file
         names = {sig.field_name for sig in reader.embedded_signatures}
         assert party_fields <= names, kind
         assert {"platform-certification", "filing-seal"} <= names, kind
-        # one certificate per party for all its documents (one verification, one key)
-    serials = {}
-    for kind, pdf in filed.pdfs.items():
+    # one certificate per party for all its documents (one verification, one key)
+    serials: dict[str, set[int]] = {}
+    for pdf in filed.pdfs.values():
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         for sig in reader.embedded_signatures:
             if sig.field_name.startswith("party-"):
