@@ -18,6 +18,7 @@ from server.schemas.miniapp import (
     ContractEditBody,
     ContractList,
     ContractView,
+    DocumentQuery,
     InvitationView,
     InviteBody,
     RevocationBody,
@@ -165,11 +166,16 @@ async def contract_timeline(request: Request, contract_id: str) -> HTTPResponse:
 
 @bp.get("/contracts/<contract_id:str>/document.pdf")
 @authenticated
-@operation("The current PDF (a marked draft preview before freezing)", tag=TAG, path=_ID,
+@operation("The current PDF of one document of the sale (a marked draft preview before "
+           "freezing)", tag=TAG, path=_ID, query=DocumentQuery,
+           description="`?kind=` chooses the document (the contract by default); the "
+           "contract's `documents[].url` are these addresses. 404 `document_not_found` for a "
+           "document the sale does not carry (no funds custody: no agreement).",
            responses={200: "application/pdf"}, security="bearer",
-           errors={404: "not_found, house_not_linked"})
-async def document(request: Request, contract_id: str) -> HTTPResponse:
-    pdf, sha = await queries.document(_deps(request), request.ctx.user_id, contract_id)
+           errors={404: "not_found, house_not_linked, document_not_found"})
+async def document(request: Request, contract_id: str, query: DocumentQuery) -> HTTPResponse:
+    pdf, sha = await queries.document(_deps(request), request.ctx.user_id, contract_id,
+                                      query.kind)
     return _private_pdf(pdf, sha)
 
 
@@ -193,17 +199,21 @@ async def evidence_report(request: Request, contract_id: str) -> HTTPResponse:
 @bp.get("/contracts/<contract_id:str>/pages/<page:str>")
 @authenticated
 @operation("A page preview for phones: /pages/{n}.png", tag=TAG,
-           description="750 px wide PNG of page n of the current PDF; `X-Page-Count` says how "
-           "many pages there are. 404 `page_not_found` past the last page.",
-           path={**_ID, "page": PageName}, responses={200: "image/png"}, security="bearer",
-           errors={404: "not_found, house_not_linked, page_not_found"})
-async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
+           description="750 px wide PNG of page n of the current PDF (`?kind=`: of that "
+           "document of the sale); `X-Page-Count` says how many pages there are. 404 "
+           "`page_not_found` past the last page.",
+           path={**_ID, "page": PageName}, query=DocumentQuery, responses={200: "image/png"},
+           security="bearer",
+           errors={404: "not_found, house_not_linked, document_not_found, page_not_found"})
+async def page(request: Request, contract_id: str, page: str, query: DocumentQuery
+               ) -> HTTPResponse:
     number = int(page.removesuffix(".png"))
     if not 1 <= number <= 500:
         if number == 0:
             raise InvalidInput({"page": "页码无效"})
         raise NotFound("页码超出范围", code="page_not_found")
-    preview = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, number)
+    preview = await queries.page_png(_deps(request), request.ctx.user_id, contract_id, number,
+                                     query.kind)
     return raw(preview.png, content_type="image/png",
                headers={"Cache-Control": "private, max-age=300",
                         "X-Page-Count": str(preview.page_count)})
@@ -211,8 +221,14 @@ async def page(request: Request, contract_id: str, page: str) -> HTTPResponse:
 
 @bp.post("/contracts/<contract_id:str>/signatures")
 @authenticated
-@operation("Sign (needs a passed `sign` face verification); the last signature files",
-           tag=TAG, path=_ID, body=SignBody, responses={201: ContractView}, security="bearer",
+@operation("Sign every document of the sale (needs a passed `sign` face verification); the "
+           "last signature files", tag=TAG, path=_ID, body=SignBody,
+           description="One face verification signs all of the caller's documents "
+           "(`documents[]`: the contract, the funds-custody agreement, the transaction "
+           "notice) at once, all or none: if any one cannot be signed (e.g. 503 "
+           "`timestamp_unavailable`) no document is signed and the face verification stays "
+           "unused, so the same request can be repeated.",
+           responses={201: ContractView}, security="bearer",
            errors={400: "invalid_input, invalid_json, invalid_signature_image",
                    409: f"invalid_state, already_signed, filing_in_progress, {_FACE_CONSUME}",
                    422: "house_not_eligible"})

@@ -44,6 +44,18 @@ OWNERSHIP_KINDS = {
 
 ROLES = {"seller": "出卖人", "buyer": "买受人", "agent": "经纪机构"}
 
+# The documents of one sale, in the order they are listed and signed: the contract,
+# the funds-custody agreement (only with funds custody) and the transaction notice
+# and commitment every party signs (seed 001: several documents, one face verification).
+CONTRACT = "contract"
+FUNDS_CUSTODY_AGREEMENT = "funds_custody_agreement"
+TRANSACTION_NOTICE = "transaction_notice"
+DOCUMENT_TITLES = {
+    CONTRACT: "存量房买卖合同",
+    FUNDS_CUSTODY_AGREEMENT: "存量房交易资金监管协议",
+    TRANSACTION_NOTICE: "存量房交易告知书及承诺书",
+}
+
 
 @dataclass(frozen=True)
 class Party:

@@ -2,19 +2,21 @@
 
 The report lists the hash-chained timeline and its check, every house
 check, every face verification's evidence (never an image), every signature
-and timestamp found in the contract PDF itself, and every stored version of
-the document by SHA-256. It is rendered with typst (PDF/A-2b, like the
+and timestamp found in the PDFs themselves (every document of the sale: the
+contract, the funds-custody agreement, the transaction notice), and every
+stored version of every document by SHA-256. It is rendered with typst (PDF/A-2b, like the
 contract) and certified by the platform, with validation data and a
 document timestamp (PAdES B-LTA), so it can be checked without us.
 
 The service gathers what the database knows into an :class:`EvidenceReport`
 (masked identities only); :func:`build_report` runs in the CPU pool: it
-reads the signatures out of the contract PDF, renders and seals.
+reads the signatures out of the documents' PDFs, renders and seals.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from io import BytesIO
@@ -24,7 +26,7 @@ from typing import Any
 from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signing.document import CERTIFICATION_FIELD_NAME, SEAL_FIELD_NAME
+from signing.document import CERTIFICATION_FIELD_NAME, CONTRACT, DOCUMENT_TITLES, SEAL_FIELD_NAME
 from signing.pades import ARCHIVE_TIMESTAMP_PREFIX, seal_report
 from signing.pki import Pki
 from signing.render import template_renderer
@@ -45,6 +47,7 @@ __all__ = [
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "evidence" / "report.typ"
 REPORT_TITLE = "电子签约证据报告"
+CONTRACT_TITLE = DOCUMENT_TITLES[CONTRACT]
 _CST = timezone(timedelta(hours=8))
 
 
@@ -102,6 +105,7 @@ class DocumentVersion:
     at: datetime
     size: int
     sha256: str
+    document: str = CONTRACT_TITLE  # which document of the sale (its title)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ class SignatureEntry:
     signing_time: datetime | None  # the signer's claim (/M); None for a document timestamp
     timestamp_time: datetime | None
     timestamp_authority: str | None
+    document: str = CONTRACT_TITLE  # the document of the sale it is in (its title)
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,10 @@ def _common_name(name: Any) -> str:
     return str(native.get("common_name") or native.get("organization_name") or "")
 
 
-def signatures_in(pdf: bytes, parties: tuple[Signer, ...]) -> list[SignatureEntry]:
-    """Every signature and document timestamp of ``pdf``, oldest first."""
+def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTRACT_TITLE
+                  ) -> list[SignatureEntry]:
+    """Every signature and document timestamp of ``pdf`` (the sale's ``document``),
+    oldest first."""
     by_field = {p.field_name: p for p in parties}
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     out = []
@@ -203,6 +210,7 @@ def signatures_in(pdf: bytes, parties: tuple[Signer, ...]) -> list[SignatureEntr
             signing_time=None if is_doc_ts else sig.self_reported_timestamp,
             timestamp_time=_tst_info(token)["gen_time"].native if token is not None else None,
             timestamp_authority=_common_name(ts_cert.subject) if ts_cert is not None else None,
+            document=document,
         ))
     return out
 
@@ -243,6 +251,8 @@ def template_data(report: EvidenceReport, signatures: list[SignatureEntry],
             ["不动产权证号", report.certificate_no],
             ["房屋坐落", report.house_location or "—"],
             ["当前合同文件 SHA-256", report.current_document_sha256 or "—"],
+            *([f"当前{title} SHA-256", sha] for title, sha in _current(report)
+              if title != CONTRACT_TITLE),
             ["报告生成时间", _time(report.generated_at) + "（北京时间）"],
         ],
         "parties": [[p.role, p.name_masked, p.id_number_masked] for p in report.parties],
@@ -277,31 +287,43 @@ def template_data(report: EvidenceReport, signatures: list[SignatureEntry],
             for f in report.face_verifications
         ],
         "signatures": [
-            {"field": s.field_name, "kind": _KINDS.get(s.kind, s.kind), "signer": s.signer,
+            {"document": s.document, "field": s.field_name, "kind": _KINDS.get(s.kind, s.kind),
+             "signer": s.signer,
              "serial": s.certificate_serial, "issuer": s.issuer,
              "signed": _time(s.signing_time), "timestamp": _time(s.timestamp_time),
              "tsa": s.timestamp_authority or "—"}
             for s in signatures
         ],
         "documents": [
-            {"stage": d.stage, "at": _time(d.at), "size": f"{d.size:,}", "sha256": d.sha256}
+            {"document": d.document, "stage": d.stage, "at": _time(d.at), "size": f"{d.size:,}",
+             "sha256": d.sha256}
             for d in report.documents
         ],
     }
 
 
-def render_report(report: EvidenceReport, pdf: bytes | None,
+def _current(report: EvidenceReport) -> list[tuple[str, str]]:
+    """(title, SHA-256) of each document's newest version, in the order they appear."""
+    newest: dict[str, str] = {}
+    for version in report.documents:
+        newest[version.document] = version.sha256
+    return list(newest.items())
+
+
+def render_report(report: EvidenceReport, pdfs: Sequence[tuple[str, bytes]] | None,
                   font_dirs: list[str] | None = None) -> bytes:
-    """The unsigned report PDF (PDF/A-2b)."""
-    signatures = signatures_in(pdf, report.parties) if pdf else []
+    """The unsigned report PDF (PDF/A-2b); ``pdfs``: the current PDF of each document of
+    the sale, with its title, whose signatures the report lists."""
+    signatures = [entry for title, pdf in pdfs or ()
+                  for entry in signatures_in(pdf, report.parties, title)]
     renderer = template_renderer(TEMPLATE, font_dirs)
     data = template_data(report, signatures, renderer.families)
     return renderer.compile({"data": json.dumps(data, ensure_ascii=False)},
                             report.generated_at.astimezone(UTC).replace(microsecond=0))
 
 
-def build_report(report: EvidenceReport, pdf: bytes | None, font_dirs: list[str] | None,
-                 *, pki: Pki) -> bytes:
+def build_report(report: EvidenceReport, pdfs: Sequence[tuple[str, bytes]] | None,
+                 font_dirs: list[str] | None, *, pki: Pki) -> bytes:
     """Render and seal: the finished evidence report (PAdES B-LTA)."""
-    return seal_report(render_report(report, pdf, font_dirs), pki=pki,
+    return seal_report(render_report(report, pdfs, font_dirs), pki=pki,
                        reason=f"{report.platform_name}出具{REPORT_TITLE}")

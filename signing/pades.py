@@ -64,6 +64,7 @@ from signing.timestamps import LocalTimeStamper
 __all__ = [
     "ARCHIVE_TIMESTAMP_PREFIX",
     "Evidence",
+    "PartyField",
     "SignerRequest",
     "add_archive_timestamp",
     "archive_timestamp_expiry",
@@ -72,6 +73,7 @@ __all__ = [
     "prepare_for_signing",
     "renew_archive_timestamp",
     "sign_party",
+    "sign_party_documents",
 ]
 
 ARCHIVE_TIMESTAMP_PREFIX = "archive-timestamp-"
@@ -394,42 +396,81 @@ def sign_party(
     A fresh P-256 key and a certificate valid for minutes are made for this
     one signature; the key exists only in this call.
     """
-    if field_name in (SEAL_FIELD_NAME, CERTIFICATION_FIELD_NAME):
-        raise ValueError(f"{field_name!r} is not a party's field")
+    return sign_party_documents([PartyField(pdf, field_name, reason)], signer, pki=pki)[0]
+
+
+@dataclass(frozen=True)
+class PartyField:
+    """One document a party signs in a step: the PDF, the party's field, the reason."""
+
+    pdf: bytes = field(repr=False)
+    field_name: str
+    reason: str
+
+
+def sign_party_documents(
+    documents: Sequence[PartyField], signer: SignerRequest, *, pki: Pki
+) -> list[bytes]:
+    """The party's PAdES B-T signature in each document, all made with one key.
+
+    One step of one party (one consumed face verification) gets one fresh key
+    and one certificate valid for minutes, used for every document of the
+    step and never again; the key exists only in this call. All or nothing:
+    any failure (a field already signed, no timestamp) raises before anything
+    is returned, so the caller stores every signed document or none.
+    """
+    if not documents:
+        raise ValueError("nothing to sign")
+    for doc in documents:
+        if doc.field_name in (SEAL_FIELD_NAME, CERTIFICATION_FIELD_NAME):
+            raise ValueError(f"{doc.field_name!r} is not a party's field")
     if signer.signed_at.tzinfo is None:
         raise ValueError("signed_at must be timezone-aware")
     handwriting = signature_ink(signer.signature_png)
     issued = pki.issue_signer(signer.name, signer.id_number)
     digest = pki.config.digest_algorithm
     cms_signer = KeySigner(issued.key, issued.certificate, [pki.issuing_cert], digest=digest)
-    meta = PdfSignatureMetadata(
-        field_name=field_name,
-        subfilter=SigSeedSubFilter.PADES,
-        md_algorithm=digest,
-        reason=reason,
-    )
-
-    def appearance(writer: IncrementalPdfFileWriter) -> BaseStampStyle:
-        width, height = _field(writer, field_name)
-        image = party_appearance(handwriting, signer.name, signer.signed_at, width, height)
-        return ImageStampStyle(image=EncodedImage.from_pil(image, level=1))
-
     timestamper = pki.timestamper()
-    return _run(
-        _sign(
-            pdf,
-            meta,
-            cms_signer,
-            timestamper=timestamper,
-            stamp_style=appearance,
-            reserve=_reserve(
-                [issued.certificate, pki.issuing_cert], timestamper, signer=cms_signer
-            ),
-            evidence=Evidence.collect(
-                pki, [issued.certificate, pki.issuing_cert, *_tsa_certs(timestamper)]
-            ),
-        )
+    # the certificate's status, taken once while it is valid, goes into every document
+    evidence = Evidence.collect(
+        pki, [issued.certificate, pki.issuing_cert, *_tsa_certs(timestamper)]
     )
+    reserve = _reserve([issued.certificate, pki.issuing_cert], timestamper, signer=cms_signer)
+    images: dict[tuple[float, float], EncodedImage] = {}
+
+    def appearance_for(field_name: str) -> Callable[[IncrementalPdfFileWriter], BaseStampStyle]:
+        def appearance(writer: IncrementalPdfFileWriter) -> BaseStampStyle:
+            size = _field(writer, field_name)
+            image = images.get(size)
+            if image is None:
+                drawn = party_appearance(handwriting, signer.name, signer.signed_at, *size)
+                image = images[size] = EncodedImage.from_pil(drawn, level=1)
+            return ImageStampStyle(image=image)
+
+        return appearance
+
+    signed = []
+    for doc in documents:
+        meta = PdfSignatureMetadata(
+            field_name=doc.field_name,
+            subfilter=SigSeedSubFilter.PADES,
+            md_algorithm=digest,
+            reason=doc.reason,
+        )
+        signed.append(
+            _run(
+                _sign(
+                    doc.pdf,
+                    meta,
+                    cms_signer,
+                    timestamper=timestamper,
+                    stamp_style=appearance_for(doc.field_name),
+                    reserve=reserve,
+                    evidence=evidence,
+                )
+            )
+        )
+    return signed
 
 
 def _tsa_certs(timestamper: Any) -> list[x509.Certificate]:

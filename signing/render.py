@@ -32,12 +32,16 @@ from typing import Any
 import typst
 
 from signing.document import (
+    CONTRACT,
+    DOCUMENT_TITLES,
+    FUNDS_CUSTODY_AGREEMENT,
     OWNERSHIP_KINDS,
     PAYMENT_METHODS,
     ROLES,
     SEAL_FIELD_NAME,
     STRUCTURES,
     TAX_BEARERS,
+    TRANSACTION_NOTICE,
     ContractDocument,
     Party,
     SignatureSlot,
@@ -51,8 +55,14 @@ log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "contract"
 TEMPLATE = TEMPLATE_DIR / "contract.typ"
+# Every document of a sale, one template each, rendered from the same ContractDocument
+TEMPLATES = {
+    CONTRACT: TEMPLATE,
+    FUNDS_CUSTODY_AGREEMENT: TEMPLATE_DIR / "custody.typ",
+    TRANSACTION_NOTICE: TEMPLATE_DIR / "notice.typ",
+}
 PDF_STANDARD = "a-2b"
-CONTRACT_TITLE = "存量房买卖合同"
+CONTRACT_TITLE = DOCUMENT_TITLES[CONTRACT]
 
 # Contract dates are Beijing time; the PDF's creation date is the issue date
 # so that rendering the same frozen contract twice gives the same bytes.
@@ -349,9 +359,26 @@ def render_contract(doc: ContractDocument, font_dirs: list[str] | None = None) -
     the fonts lack, ValueError for an inconsistent document, and
     :class:`~signing.fonts.FontNotFound` if there is no CJK font.
     """
-    renderer = _renderer(font_dirs)
+    return render_document(CONTRACT, doc, font_dirs)
+
+
+def render_document(kind: str, doc: ContractDocument, font_dirs: list[str] | None = None
+                    ) -> RenderedContract:
+    """Render one document of the sale (:data:`TEMPLATES`) like the contract: PDF/A-2b,
+    ``doc.verification_url`` in its QR code, a box for every party and for the seal.
+
+    The funds-custody agreement needs terms that choose funds custody (ValueError).
+    """
+    template = TEMPLATES.get(kind)
+    if template is None:
+        raise ValueError(f"unknown document kind {kind!r}")
+    renderer = _renderer(font_dirs, template)
     _validate(doc, renderer.fonts)
+    _require(kind != FUNDS_CUSTODY_AGREEMENT or doc.terms.funds_custody,
+             "a funds-custody agreement needs terms with funds custody")
     data = template_data(doc, renderer.families)
+    title = DOCUMENT_TITLES[kind]
+    data.update(title=title, keywords=[doc.contract_no or "草稿", title])
     inputs = {
         "data": json.dumps(data, ensure_ascii=False),
         "qr": "" if doc.draft else qr_svg(doc.verification_url, border=0),

@@ -29,7 +29,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import appearance, pades
 from signing.document import SignatureSlot
-from signing.pades import SignerRequest
+from signing.pades import PartyField, SignerRequest
 from signing.pki import Pki, PkiSettings
 from signing.pki.revocation import RevocationList
 from signing.validation import ValidationReport, validate_document
@@ -38,18 +38,23 @@ if TYPE_CHECKING:
     from signing.evidence_report import EvidenceReport
 
 __all__ = [
+    "PartyField",
     "SignerRequest",
+    "archive_expiries",
     "archive_expiry",
     "crl_der",
     "current_pki",
     "evidence_report",
     "file",
+    "file_all",
     "init_worker",
     "ocsp_response",
     "prepare",
     "renew_archive",
+    "renew_archives",
     "revocation_data",
     "sign",
+    "sign_all",
     "tsa_response",
     "validate",
 ]
@@ -89,15 +94,32 @@ def sign(pdf: bytes, field_name: str, signer: SignerRequest) -> bytes:
     return pades.sign_party(pdf, field_name, signer, pki=current_pki())
 
 
+def sign_all(documents: Sequence[PartyField], signer: SignerRequest) -> list[bytes]:
+    """:func:`signing.pades.sign_party_documents` with this process's PKI: one party's
+    signature in every document of its step, in one job, all or nothing."""
+    return pades.sign_party_documents(documents, signer, pki=current_pki())
+
+
 def file(pdf: bytes, authority_name: str, filing_no: str, filed_on: date | None = None) -> bytes:
     """:func:`signing.pades.file_document` with this process's PKI."""
     return pades.file_document(pdf, authority_name, filing_no, pki=current_pki(),
                                filed_on=filed_on)
 
 
+def file_all(pdfs: Sequence[bytes], authority_name: str, filing_no: str,
+             filed_on: date | None = None) -> list[bytes]:
+    """Every document of a sale sealed as filed (B-LTA), in one job, all or nothing."""
+    return [file(pdf, authority_name, filing_no, filed_on) for pdf in pdfs]
+
+
 def archive_expiry(pdf: bytes) -> datetime | None:
     """:func:`signing.pades.archive_timestamp_expiry` (parsing: CPU-bound)."""
     return pades.archive_timestamp_expiry(pdf)
+
+
+def archive_expiries(pdfs: Sequence[bytes]) -> list[datetime | None]:
+    """:func:`archive_expiry` of each document, in one job."""
+    return [pades.archive_timestamp_expiry(pdf) for pdf in pdfs]
 
 
 def renew_archive(pdf: bytes) -> tuple[bytes, datetime | None]:
@@ -106,13 +128,18 @@ def renew_archive(pdf: bytes) -> tuple[bytes, datetime | None]:
     return renewed, pades.archive_timestamp_expiry(renewed)
 
 
-def evidence_report(report: EvidenceReport, pdf: bytes | None,
+def renew_archives(pdfs: Sequence[bytes]) -> list[tuple[bytes, datetime | None]]:
+    """:func:`renew_archive` of each document of a sale, in one job, all or nothing."""
+    return [renew_archive(pdf) for pdf in pdfs]
+
+
+def evidence_report(report: EvidenceReport, pdfs: Sequence[tuple[str, bytes]] | None,
                     font_dirs: list[str] | None = None) -> bytes:
     """:func:`signing.evidence_report.build_report` with this process's PKI."""
     # imported on first use: it loads typst, which a worker that never renders need not
     from signing.evidence_report import build_report
 
-    return build_report(report, pdf, font_dirs, pki=current_pki())
+    return build_report(report, pdfs, font_dirs, pki=current_pki())
 
 
 def ocsp_response(request_der: bytes) -> bytes:

@@ -163,13 +163,16 @@ def terms(price_fen: int = 123_456_700, **over: Any) -> dict[str, Any]:
 
 def create_draft(api: httpx.Client, initiator: Person, role: str, certificate_no: str,
                  sellers: list[Person], buyers: list[Person],
-                 buyer_shares: list[float] | None = None, **extra: Any) -> dict[str, Any]:
+                 buyer_shares: list[float] | None = None,
+                 terms_over: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """A draft with :func:`terms` (``terms_over`` replaces some of them, e.g.
+    ``{"funds_custody": False}``)."""
     body = {
         "kind": "resale", "certificate_no": certificate_no, "initiator_role": role,
         "sellers": [s.party() for s in sellers],
         "buyers": [b.party(buyer_shares[i] if buyer_shares else None)
                    for i, b in enumerate(buyers)],
-        "terms": terms(), **extra,
+        "terms": terms(**(terms_over or {})), **extra,
     }
     return expect(api.post("/api/v1/contracts", json=body, headers=initiator.headers), 201)
 
@@ -235,16 +238,19 @@ class Sale:
 
 def sale_in_signing(server: LiveServer, api: httpx.Client, *, sellers: int = 1,
                     buyers: int = 1, client: RegistryClient | None = None,
-                    seller: Person | None = None) -> Sale:
+                    seller: Person | None = None,
+                    terms_over: dict[str, Any] | None = None) -> Sale:
     """A seller-initiated sale taken to ``signing`` (every party joined and confirmed);
-    ``seller``, when given, is the first seller."""
+    ``seller``, when given, is the first seller; ``terms_over`` as for :func:`create_draft`
+    (the default terms choose funds custody: three documents to sign)."""
     client = client or registry_client(server, api)
     s = [seller or person(api)] + [person(api) for _ in range(sellers - 1)]
     b = [person(api) for _ in range(buyers)]
     unit_no, cert = register_house(api, client, s)
     shares = None if buyers == 1 else [round(100 / buyers, 4)] * (buyers - 1) + [
         100 - round(100 / buyers, 4) * (buyers - 1)]
-    contract = create_draft(api, s[0], "seller", cert, s, b, buyer_shares=shares)
+    contract = create_draft(api, s[0], "seller", cert, s, b, buyer_shares=shares,
+                            terms_over=terms_over)
     for other in [*s[1:], *b]:
         contract = invite_and_accept(api, contract, s[0], other)
     view = confirm_all(api, contract["id"], [*s, *b])

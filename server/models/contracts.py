@@ -88,11 +88,18 @@ class Invitation(Model):
 
 
 class StoredDocument(Model):
-    """A PDF of a contract at one stage. The bytes live in the file store by SHA-256."""
+    """A PDF of a contract's sale at one stage. The bytes live in the file store by SHA-256.
+
+    A sale has several documents (``kind``: contract, funds_custody_agreement,
+    transaction_notice; see :mod:`server.domain.documents`); each has its own
+    versions. The newest version of a kind is that document's current PDF
+    (for the contract also ``Contract.document_sha256``).
+    """
 
     id = fields.IntField(pk=True)
     contract = fields.ForeignKeyField("models.Contract", related_name="documents",
                                       on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=32, default="contract", db_default="contract")
     # draft | prepared | signed:<party> | filed | archive_renewed (a new archive timestamp)
     stage = fields.CharField(max_length=32)
     sha256 = fields.CharField(max_length=64)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.domain.contract import Status
+from server.domain.documents import CONTRACT, DOCUMENT_KINDS, DOCUMENT_TITLES
 from server.domain.parties import MAX_PARTIES
 from server.domain.terms import DEFAULTS, MAX_INSTALLMENTS, MAX_PRICE_FEN, MAX_SUPPLEMENTARY
 from server.schemas.common import Answer
@@ -33,6 +34,8 @@ TaxBearer = Literal[tuple(TAX_BEARERS)]  # type: ignore[valid-type]
 ContractStatus = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
 Role = Literal["seller", "buyer", "agent"]
 FacePurpose = Literal["bind_identity", "sign", "revoke"]
+DocumentKind = Literal[tuple(DOCUMENT_KINDS)]  # type: ignore[valid-type]
+_KINDS_TEXT = "；".join(f"`{k}` {t}" for k, t in DOCUMENT_TITLES.items())
 
 
 class Body(BaseModel):
@@ -385,6 +388,23 @@ class PartyView(Answer):
     is_me: bool
 
 
+class SaleDocument(Answer):
+    """One document of the sale: every party signs each one with the same face verification."""
+
+    kind: DocumentKind = Field(description=f"文件种类：{_KINDS_TEXT}")
+    title: str = Field(examples=["存量房交易资金监管协议"])
+    sha256: str | None = Field(description="当前版本的 SHA-256（合同定稿前为 null）")
+    url: str = Field(description="下载该文件 PDF 的地址（定稿前为草稿预览）",
+                     json_schema_extra={"format": "uri"})
+    verification_url: str | None = Field(description="该文件二维码中的核验地址（定稿后）",
+                                         json_schema_extra={"format": "uri"})
+
+
+class DocumentQuery(BaseModel):
+    kind: DocumentKind = Field(  # type: ignore[valid-type]
+        default=CONTRACT, description=f"哪一份文件（默认合同）：{_KINDS_TEXT}")
+
+
 class ContractView(Answer):
     id: str
     kind: Literal["resale"]
@@ -411,7 +431,10 @@ class ContractView(Answer):
     filed_at: str | None
     revoked_at: str | None
     cancelled_at: str | None
-    document_sha256: str | None
+    document_sha256: str | None = Field(description="合同文件当前版本的 SHA-256")
+    documents: list[SaleDocument] = Field(
+        description="本交易的全部文件：合同；选择资金监管时的资金监管协议；交易告知书及承诺书。"
+        "一次 `sign` 人脸核身签署该当事人的全部文件")
     replaces: str | None
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server.domain.units import MAX_OWNERS, OWNERSHIP_KINDS, RESTRICTION_KINDS
 from server.schemas.common import Answer
-from server.schemas.miniapp import ContractStatus
+from server.schemas.miniapp import ContractStatus, DocumentKind, SaleDocument
 from server.schemas.types import DIGITS, CertificateNo, IdNumber, PersonName, integer, text
 
 UnitNo = Annotated[str, Field(min_length=28, max_length=28, pattern=r"^[0-9A-Z]{28}$",
@@ -155,11 +155,19 @@ class FeedQuery(BaseModel):
         return value
 
 
+class FeedDocument(Answer):
+    kind: DocumentKind  # type: ignore[valid-type]
+    url: str = Field(description="该文件 PDF 的登记机构接口地址",
+                     json_schema_extra={"format": "uri"})
+
+
 class FeedItem(Answer):
     position: int
-    event: Literal["filed", "accepted", "registered", "revoked", "changed"]
+    event: Literal["filed", "accepted", "registered", "revoked", "changed", "document_renewed"]
     filing_no: str
     occurred_at: str = Field(json_schema_extra={"format": "date-time"})
+    documents: list[FeedDocument] = Field(
+        description="本交易的全部备案文件（合同、资金监管协议、交易告知书及承诺书）及其 PDF 地址")
 
 
 class Feed(Answer):
@@ -197,3 +205,6 @@ class SharedData(Answer):
     sellers: list[dict[str, Any]]
     buyers: list[dict[str, Any]]
     house: dict[str, Any]
+    documents: list[SaleDocument] = Field(
+        description="本交易的全部备案文件；`url` 为登记机构下载 PDF 的地址，`sha256` 为最新备案版本"
+        "（加盖印章期间为 null）")

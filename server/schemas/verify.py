@@ -7,11 +7,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from server.schemas.common import Answer
+from server.schemas.miniapp import DocumentKind
 from server.schemas.types import VerifyToken
 
 
 class VerifyQuery(BaseModel):
     t: VerifyToken | None = Field(default=None)  # type: ignore[valid-type]
+    d: DocumentKind | None = Field(  # type: ignore[valid-type]
+        default=None, description="哪一份文件的二维码（默认合同）；本交易没有的文件同样 404")
 
 
 class VerificationFacts(Answer):

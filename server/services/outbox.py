@@ -11,7 +11,8 @@ after position N never misses a later commit with a smaller number.
 from __future__ import annotations
 
 from server.domain import clock
-from server.models import Contract, FeedEntry, WebhookDelivery, WebhookEndpoint
+from server.domain.documents import in_order
+from server.models import Contract, FeedEntry, StoredDocument, WebhookDelivery, WebhookEndpoint
 from server.services import sequences
 from server.services.standard_webhooks import envelope
 
@@ -30,9 +31,12 @@ async def announce(contract: Contract, event: str) -> FeedEntry:
     entry = await FeedEntry.create(position=position, region_code=contract.region_code,
                                    event=event, filing_no=contract.filing_no or "",
                                    contract_id=contract.id)
+    # every document of the sale (fetch each from the registry API, ?kind=)
+    kinds = in_order(await StoredDocument.filter(contract_id=contract.id).distinct()
+                     .values_list("kind", flat=True))
     payload = envelope(WEBHOOK_TYPES[event], clock.now(), {
         "filing_no": contract.filing_no, "position": position,
-        "region_code": contract.region_code, "status": contract.status})
+        "region_code": contract.region_code, "status": contract.status, "documents": kinds})
     for endpoint in await WebhookEndpoint.filter(region_code=contract.region_code, active=True):
         await WebhookDelivery.create(endpoint=endpoint, event=event, payload=payload,
                                      next_attempt_at=clock.now())

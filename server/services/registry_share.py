@@ -1,5 +1,9 @@
-"""What the registration office pulls: the change feed, the shared data items, the PDF,
+"""What the registration office pulls: the change feed, the shared data items, the PDFs,
 and what it tells us back (acceptance locks the contract; completion ends it).
+
+A sale has several filed documents (the contract, the funds-custody agreement,
+the transaction notice); the shared data and every feed item list them all,
+each with the registry URL of its PDF.
 
 Every lookup is scoped to the client's region: a filing of another region is
 "not found", exactly like one that does not exist.
@@ -13,10 +17,13 @@ from tortoise.transactions import in_transaction
 
 from server.domain import clock
 from server.domain.contract import FILED_DOCUMENT_STAGES, Status, Step, advance
+from server.domain.documents import CONTRACT, in_order
 from server.errors import Conflict, InvalidInput, NotFound
 from server.identity_crypto import IdentityCipher
 from server.models import Contract, FeedEntry, Owner, Party, RegistrationUnit, StoredDocument
 from server.services import timeline
+from server.services.contracts.documents import current_versions
+from server.services.contracts.views import document_entry, verification_url
 from server.services.outbox import announce
 
 MAX_PAGE = 200
@@ -46,11 +53,25 @@ def parse_cursor(cursor: str | None, limit: str | None) -> tuple[int, int]:
     return after, size
 
 
-async def feed(region_code: str, after: int, limit: int) -> dict[str, Any]:
+def document_url(base_url: str, filing_no: str, kind: str) -> str:
+    """Where the registry office fetches one filed document of a sale."""
+    url = f"{base_url}/registry/v1/contracts/{filing_no}/document.pdf"
+    return url if kind == CONTRACT else f"{url}?kind={kind}"
+
+
+async def feed(region_code: str, after: int, limit: int, base_url: str) -> dict[str, Any]:
     entries = await FeedEntry.filter(region_code=region_code, position__gt=after) \
         .order_by("position").limit(limit)
+    kinds: dict[str, set[str]] = {}
+    for contract_id, kind in await StoredDocument.filter(
+            contract_id__in=list({e.contract_id for e in entries})).distinct() \
+            .values_list("contract_id", "kind"):
+        kinds.setdefault(contract_id, set()).add(kind)
     items = [{"position": e.position, "event": e.event, "filing_no": e.filing_no,
-              "occurred_at": clock.rfc3339(e.created_at)} for e in entries]
+              "occurred_at": clock.rfc3339(e.created_at),
+              "documents": [{"kind": k, "url": document_url(base_url, e.filing_no, k)}
+                            for k in in_order(kinds.get(e.contract_id, ()))]}
+             for e in entries]
     return {"items": items, "next_cursor": str(entries[-1].position if entries else after)}
 
 
@@ -64,10 +85,17 @@ async def _filed(region_code: str, filing_no: str, *, lock: bool = False) -> Con
     return contract
 
 
-async def shared_data(cipher: IdentityCipher, region_code: str, filing_no: str
-                      ) -> dict[str, Any]:
+async def _filed_versions(contract: Contract) -> dict[str, StoredDocument]:
+    """The newest filed version (the original or its latest renewal) of each document."""
+    return await current_versions(contract.id, FILED_DOCUMENT_STAGES)
+
+
+async def shared_data(cipher: IdentityCipher, region_code: str, filing_no: str,
+                      base_url: str) -> dict[str, Any]:
     """The data items of seed 003, ID numbers in full: only for this region's office."""
     contract = await _filed(region_code, filing_no)
+    filed = await _filed_versions(contract)
+    kinds = list(filed) or list(await current_versions(contract.id))
     unit = await RegistrationUnit.get(unit_no=contract.unit_id)  # type: ignore[attr-defined]
     parties = await Party.filter(contract_id=contract.id).order_by("position")
     owners = await Owner.filter(unit_id=unit.unit_no)
@@ -107,20 +135,26 @@ async def shared_data(cipher: IdentityCipher, region_code: str, filing_no: str
         "mortgage_transfer": contract.terms.get("mortgage_transfer"),
         "document_sha256": contract.document_sha256,
         "document_ready": contract.filing_state == "done",
+        # sha256 null while the seal is applied (document_ready false)
+        "documents": [document_entry(kind, filed[kind].sha256 if kind in filed else None,
+                                     document_url(base_url, filing_no, kind),
+                                     verification_url(base_url, contract, kind))
+                      for kind in kinds],
         "registration_case_no": contract.registration_case_no,
         "revoked_at": clock.rfc3339(contract.revoked_at),
     }
 
 
-async def filed_document(region_code: str, filing_no: str) -> str:
+async def filed_document(region_code: str, filing_no: str, kind: str = CONTRACT) -> str:
+    """The SHA-256 of the newest filed version of one document of the sale (the filed
+    original, or its latest archive-timestamp renewal); 404 for a document it has not."""
     contract = await _filed(region_code, filing_no)
     if contract.filing_state != "done":
         raise Conflict("备案文件正在加盖电子印章，请稍后再试", code="document_sealing",
                        headers={"Retry-After": "2"})
-    # the newest version: the filed original, or its latest archive-timestamp renewal
-    doc = await StoredDocument.filter(contract_id=contract.id, stage__in=FILED_DOCUMENT_STAGES) \
-        .order_by("-id").first()
-    assert doc is not None
+    doc = (await _filed_versions(contract)).get(kind)
+    if doc is None:
+        raise NotFound("该交易没有此文件", code="document_not_found", details={"kind": kind})
     return doc.sha256
 
 

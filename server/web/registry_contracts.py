@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse, raw
 from server.http.operations import operation
 from server.http.registry_auth import registry_scope
 from server.http.render import json
+from server.schemas.miniapp import DocumentQuery
 from server.schemas.registry import AcceptanceBody, Feed, FeedQuery, SharedData, StatusAnswer
 from server.schemas.types import FilingNo
 from server.services import registry_share
@@ -30,7 +31,8 @@ _WRITE = ("registry", "contracts:write")
            query=FeedQuery, responses={200: Feed}, security=_READ)
 async def feed(request: Request, query: FeedQuery) -> HTTPResponse:
     after, limit = registry_share.parse_cursor(query.cursor, query.limit)
-    return json(await registry_share.feed(request.ctx.registry.region_code, after, limit))
+    return json(await registry_share.feed(request.ctx.registry.region_code, after, limit,
+                                          request.app.ctx.settings.public_base_url))
 
 
 @bp.get("/contracts/<filing_no:str>")
@@ -39,15 +41,22 @@ async def feed(request: Request, query: FeedQuery) -> HTTPResponse:
            path=_FILING, responses={200: SharedData}, security=_READ)
 async def shared(request: Request, filing_no: str) -> HTTPResponse:
     return json(await registry_share.shared_data(request.app.ctx.cipher,
-                                                 request.ctx.registry.region_code, filing_no))
+                                                 request.ctx.registry.region_code, filing_no,
+                                                 request.app.ctx.settings.public_base_url))
 
 
 @bp.get("/contracts/<filing_no:str>/document.pdf")
 @registry_scope("contracts:read")
-@operation("The filed, signed PDF (ETag, Digest, X-Content-SHA256)", tag=TAG, path=_FILING,
-           responses={200: "application/pdf", 304: None}, security=_READ)
-async def document(request: Request, filing_no: str) -> HTTPResponse | None:
-    sha = await registry_share.filed_document(request.ctx.registry.region_code, filing_no)
+@operation("The filed, signed PDF of one document of the sale (ETag, Digest, X-Content-SHA256)",
+           tag=TAG, path=_FILING, query=DocumentQuery,
+           description="`?kind=` chooses the document (the contract by default); the shared "
+           "data's and the feed's `documents[].url` are these addresses.",
+           responses={200: "application/pdf", 304: None}, security=_READ,
+           errors={404: "not_found, document_not_found", 409: "document_sealing"})
+async def document(request: Request, filing_no: str, query: DocumentQuery
+                   ) -> HTTPResponse | None:
+    sha = await registry_share.filed_document(request.ctx.registry.region_code, filing_no,
+                                              query.kind)
     etag = f'"{sha}"'
     if request.headers.get("if-none-match") == etag:
         return HTTPResponse(status=304, headers={"ETag": etag})
@@ -58,11 +67,16 @@ async def document(request: Request, filing_no: str) -> HTTPResponse | None:
         content_type="application/pdf",
         headers={"ETag": etag, "X-Content-SHA256": sha, "Digest": f"sha-256={digest}",
                  "Content-Length": str(await files.size(sha)),
-                 "Content-Disposition": f'attachment; filename="{filing_no}.pdf"'})
+                 "Content-Disposition":
+                 f'attachment; filename="{_file_name(filing_no, query.kind)}"'})
     async for chunk in files.stream(sha):
         await response.send(chunk)
     await response.eof()
     return None
+
+
+def _file_name(filing_no: str, kind: str) -> str:
+    return f"{filing_no}.pdf" if kind == "contract" else f"{filing_no}-{kind}.pdf"
 
 
 @bp.get("/contracts/<filing_no:str>/evidence.pdf")

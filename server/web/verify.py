@@ -53,6 +53,11 @@ def _token(request: Request) -> str | None:
     return request.args.get("t")
 
 
+def _kind(request: Request) -> str | None:
+    """Which document of the sale the QR code was on (``d``; none: the contract)."""
+    return request.args.get("d")
+
+
 @bp.get("/v/<code:str>")
 @operation("Verification page for the QR code (HTML, Chinese); 404 for unknown or wrong",
            responses={200: "text/html"}, errors={404: "not_found (an HTML page)",
@@ -65,9 +70,10 @@ async def verify_page(request: Request, code: str) -> HTTPResponse:
                     headers={**page.HTML_HEADERS, "Retry-After": str(gate.RATE_WINDOW_S)})
     try:
         opened = await gate.open_gate(code, _token(request))
+        data = facts.for_document(await facts.load(ctx.kv, ctx.settings, opened),
+                                  _kind(request))
     except gate.VerificationNotFound:
         return html(page.NOT_FOUND_HTML, status=404, headers=page.HTML_HEADERS)
-    data = await facts.load(ctx.kv, ctx.settings, opened)
     return html(page.render_page(data, clock.now()), headers=page.HTML_HEADERS)
 
 
@@ -81,7 +87,9 @@ async def verify_page(request: Request, code: str) -> HTTPResponse:
     "house: {city, district, community, building, unit, room_masked, location_masked}, "
     "parties: [{role, role_label, name_masked, signed, signed_at}], "
     "signatures: [{kind: party|seal, role, role_label, signer_masked, signed_at}], "
-    "document: {sha256, size, sealed_at}, notice, checked_at}`. Only filed, "
+    "document: {kind, title, sha256, size, sealed_at} (the document whose QR code this is: "
+    "`d`, the contract by default), documents: [the same for every document of the sale], "
+    "notice, checked_at}`. Only filed, "
     "registration_accepted, registered and revoked contracts; anything else, an unknown code "
     "or a wrong token: the same 404. 429 `rate_limited` with Retry-After.")
 async def verify_json(request: Request, code: str) -> HTTPResponse:
@@ -89,7 +97,7 @@ async def verify_json(request: Request, code: str) -> HTTPResponse:
     if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
         raise gate.rate_limited()
     opened = await gate.open_gate(code, _token(request))
-    data = await facts.load(ctx.kv, ctx.settings, opened)
+    data = facts.for_document(await facts.load(ctx.kv, ctx.settings, opened), _kind(request))
     return json({**data, "checked_at": clock.rfc3339(clock.now())},
                 headers=page.SECURITY_HEADERS)
 
@@ -102,9 +110,11 @@ async def verify_json(request: Request, code: str) -> HTTPResponse:
     errors={400: "invalid_pdf, empty_body", 404: "not_found", 413: "payload_too_large",
             415: "unsupported_media_type", 429: "rate_limited"}, validate=False, **_DOC,
     description=
-    "Body: the PDF (`Content-Type: application/pdf`). → `{identical, matches_stage "
-    "(prepared | signed:<party_id> | filed | null), matched_revision: {stage, sha256, size, "
-    "signed_by}, bytes_after_match, added_after_filing, readable, signatures_valid, "
+    "Body: the PDF (`Content-Type: application/pdf`), checked against the document `d` "
+    "(the contract by default) of the sale. → `{document_kind, identical, matches_stage "
+    "(prepared | signed:<party_id> | filed | null), matched_revision: {kind, stage, sha256, "
+    "size, signed_by} (another document of the sale is named by its kind), "
+    "bytes_after_match, added_after_filing, readable, signatures_valid, "
     "signatures: [{field_name, kind, signer (masked), signer_id_masked, signing_time, "
     "timestamp_time, intact, valid, trusted, revocation, modification_level, coverage, "
     "indication, ok}], filed_sha256, uploaded_sha256, uploaded_size, status, "
@@ -116,10 +126,12 @@ async def verify_document(request: Request, code: str) -> HTTPResponse:
     if await _limited(request, "document", settings.verify_document_rate_limit_per_minute):
         raise gate.rate_limited()
     opened = await gate.open_gate(code, _token(request))
+    await documents.ensure_document(opened, _kind(request))
     if media_type(request) not in _UPLOAD_TYPES:
         raise ApiError("请以 application/pdf 上传 PDF 文件", code="unsupported_media_type",
                        status=415, details={"accepted": list(_UPLOAD_TYPES)})
     # Streamed: read only now, after the rate limit and the gate, under its own limit.
     body = await read_streamed(request, settings.max_pdf_upload_bytes)
-    report = await documents.check(ctx.kv, ctx.cpu, ctx.verify_slots, opened, body)
+    report = await documents.check(ctx.kv, ctx.cpu, ctx.verify_slots, opened, body,
+                                   _kind(request))
     return json(report, headers=page.SECURITY_HEADERS)

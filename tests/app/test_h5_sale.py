@@ -253,6 +253,10 @@ def test_a_whole_sale_on_two_phones(live_server, api, tmp_path):
                 page.get_by_role("link", name="阅读并确认合同").click(timeout=30_000)
                 expect(page.get_by_role("img", name="合同第1页")).to_be_visible(timeout=30_000)
                 expect(page.get_by_role("img", name="合同第2页")).to_be_visible(timeout=30_000)
+                # the funds-custody agreement and the notice, read on demand
+                page.get_by_role("button", name="查看《存量房交易告知书及承诺书》全文").click()
+                expect(page.get_by_role("img", name="存量房交易告知书及承诺书第1页")).to_be_visible(
+                    timeout=30_000)
                 page.get_by_label("我已阅读合同全部条款，确认内容无误").check()
                 phone.shot("read")
                 page.get_by_role("button", name=re.compile("确认合同")).click()
@@ -263,6 +267,8 @@ def test_a_whole_sale_on_two_phones(live_server, api, tmp_path):
                 page = phone.page
                 page.get_by_role("link", name="去签名").click(timeout=30_000)
                 expect(page.locator("canvas.pad")).to_be_visible()
+                # one face verification signs the contract, the agreement and the notice
+                expect(page.locator("#sign-documents li")).to_have_count(3)
                 phone.draw_signature()
                 phone.shot("sign")
                 page.get_by_role("button", name="刷脸核验并签署").click()
@@ -271,6 +277,7 @@ def test_a_whole_sale_on_two_phones(live_server, api, tmp_path):
             filing_no = buyer_page.locator("#filing-no").inner_text()
             assert re.fullmatch(r"\d{6}\d{4}\d{6}", filing_no), filing_no
             expect(buyer_page.get_by_text("备案机构电子签章已加盖")).to_be_visible(timeout=30_000)
+            expect(buyer_page.locator("#filed-documents li")).to_have_count(2)
             bp.shot("filed")
             seller_page.get_by_role("link", name="查看备案结果").click(timeout=30_000)
             expect(seller_page.locator("#filing-no")).to_have_text(filing_no)

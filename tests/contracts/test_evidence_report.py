@@ -136,7 +136,9 @@ def test_report_lists_each_signature_with_serial_and_times(evidence: Evidence) -
     for field, serial in facts:
         assert field in evidence.text
         assert serial in evidence.text
-    assert evidence.text.count("证书序列号") == len(facts)
+    # the same six in each of the sale's three documents (the contract, the funds-custody
+    # agreement, the transaction notice)
+    assert evidence.text.count("证书序列号") == 3 * len(facts)
     # each party's signature time and timestamp time, in Beijing time, to the second
     reader = PdfFileReader(BytesIO(evidence.filed_pdf), strict=False)
     from datetime import timedelta, timezone
@@ -156,7 +158,7 @@ def test_report_lists_every_document_version(live_server, evidence: Evidence) ->
                 await StoredDocument.filter(contract_id=evidence.sale.contract_id)]
 
     versions = with_db(live_server.env, stored)
-    assert len(versions) == 5  # prepared, three signatures, filed
+    assert len(versions) == 3 * 5  # prepared, three signatures, filed; of three documents
     for sha in versions:
         assert sha in evidence.text
     assert hashlib.sha256(evidence.filed_pdf).hexdigest() in evidence.text

@@ -243,7 +243,7 @@ def test_a_seal_the_tsa_could_not_timestamp_is_finished_later(
     seller, buyer = sale.sellers[0], sale.buyers[0]
     s.expect(s.sign(tsa_api, sale.contract_id, seller), 201)
     fv = flows.passed_verification(tsa_api, buyer.token, "sign", sale.contract_id)
-    external_tsa.budget = 1  # the buyer's signature timestamp, then nothing
+    external_tsa.budget = 3  # the buyer's signature timestamps (three documents), then nothing
     try:
         view = s.expect(tsa_api.post(
             f"/api/v1/contracts/{sale.contract_id}/signatures",
@@ -265,3 +265,56 @@ def test_a_seal_the_tsa_could_not_timestamp_is_finished_later(
                       headers=sale.client.headers).content
     assert set(_timestamp_signers(pdf)) == {"Test Time-Stamping Authority"}
     assert len(_timestamp_signers(pdf)) == 5
+
+
+def test_a_failure_on_one_document_signs_none_and_keeps_the_verification(
+        tsa_server, tsa_api, external_tsa) -> None:
+    """Three documents to sign with one face verification; the contract's signature gets
+    its timestamp, the funds-custody agreement's does not: no document of the step is
+    signed, nothing is stored or recorded, and the verification is not consumed, so the
+    same request succeeds once the TSA answers again."""
+    from tests.db import with_db
+
+    sale = s.sale_in_signing(tsa_server, tsa_api)
+    seller = sale.sellers[0]
+    url = f"/api/v1/contracts/{sale.contract_id}"
+    before = s.expect(tsa_api.get(url, headers=seller.headers), 200)
+    assert [d["kind"] for d in before["documents"]] == [
+        "contract", "funds_custody_agreement", "transaction_notice"]
+    events = s.expect(tsa_api.get(f"{url}/timeline", headers=seller.headers), 200)["events"]
+
+    async def stages() -> list[tuple[str, str]]:
+        from server.models import StoredDocument
+
+        return sorted(await StoredDocument.filter(contract_id=sale.contract_id)
+                      .values_list("kind", "stage"))
+
+    stored = with_db(tsa_server.env, stages)
+    fv = flows.passed_verification(tsa_api, seller.token, "sign", sale.contract_id)
+    body = {"face_verification_id": fv, "signature_image": s.signature_png()}
+    asked = external_tsa.requests
+    external_tsa.budget = 1  # the first document's signature timestamp, then 503
+    try:
+        resp = tsa_api.post(f"{url}/signatures", json=body, headers=seller.headers)
+    finally:
+        external_tsa.budget = None
+    _assert_timestamp_unavailable(resp)
+    assert external_tsa.requests - asked == 2  # it failed on the second document
+    after = s.expect(tsa_api.get(url, headers=seller.headers), 200)
+    assert after["documents"] == before["documents"]
+    assert after["document_sha256"] == before["document_sha256"]
+    assert not any(p["signed"] for p in after["parties"])
+    assert s.expect(tsa_api.get(f"{url}/timeline", headers=seller.headers),
+                    200)["events"] == events
+    assert with_db(tsa_server.env, stages) == stored  # no signed version of any document
+    face = s.expect(tsa_api.get(f"/api/v1/face-verifications/{fv}", headers=seller.headers),
+                    200)
+    assert face["consumed"] is False
+    # the TSA answers again: the same verification signs all three
+    done = s.expect(tsa_api.post(f"{url}/signatures", json=body, headers=seller.headers), 201)
+    assert all(a["sha256"] != b["sha256"]
+               for a, b in zip(done["documents"], before["documents"], strict=True))
+    signed = with_db(tsa_server.env, stages)
+    me = next(p["party_id"] for p in done["parties"] if p["is_me"])
+    assert sorted(k for k, st in signed if st == f"signed:{me}") == [
+        "contract", "funds_custody_agreement", "transaction_notice"]

@@ -5,10 +5,12 @@ timestamp, and validates offline for as long as that timestamp's TSA
 certificate does. Before it expires, a fresh document timestamp (with
 current validation data for the previous one) extends the archive's life.
 
-Each renewal is a new stored version of the filed document: the registry
-feed announces it (``document_renewed``), the registry PDF endpoint serves
-the newest, and the verification upload check recognises the original and
-every renewed version as genuine.
+Each renewal is a new stored version of every filed document of the sale
+(the contract and the documents filed with it, renewed together, their
+archives expiring together): the registry feed announces it
+(``document_renewed``), the registry PDF endpoint serves the newest, and the
+verification upload check recognises the original and every renewed version
+as genuine.
 
 Safe to run anywhere and often (a background task in every worker, the CLI
 from cron): a lock per contract keeps two renewers from doing the work
@@ -29,9 +31,11 @@ from tortoise.transactions import in_transaction
 
 from server.domain import clock
 from server.domain.contract import ARCHIVE_RENEWED_STAGE
+from server.domain.documents import CONTRACT
 from server.models import Contract, StoredDocument
 from server.services import timeline
 from server.services.contracts.deps import ContractDeps
+from server.services.contracts.documents import current_versions
 from server.services.outbox import announce
 from server.services.verification_cache import forget_facts
 
@@ -95,22 +99,30 @@ async def renew_one(deps: ContractDeps, contract_id: str, horizon: datetime) -> 
         if contract is None or contract.filing_state != "done" or not contract.document_sha256:
             return "not_filed"
         source_sha = contract.document_sha256
-        pdf = await deps.files.get(source_sha)
-        expires = await deps.pool.run(worker.archive_expiry, pdf)
-        if expires is None:
+        versions = await current_versions(contract_id)
+        pdfs = [await deps.files.get(v.sha256) for v in versions.values()]
+        expiries = await deps.pool.run(worker.archive_expiries, pdfs)
+        if any(e is None for e in expiries):
             return "no_archive_timestamp"
+        expires = min(e for e in expiries if e is not None)
         if expires > horizon:
             # known now; not due (another renewer may just have done it)
             await Contract.filter(id=contract_id, document_sha256=source_sha).update(
                 archive_expires_at=expires)
             return "not_due"
-        renewed, new_expires = await deps.pool.run(worker.renew_archive, pdf)
-        if new_expires is None or new_expires <= expires:
+        results = await deps.pool.run(worker.renew_archives, pdfs)
+        new_expiries = [e for _, e in results]
+        if any(e is None for e in new_expiries):
+            return "tsa_expires_too_soon"
+        new_expires = min(e for e in new_expiries if e is not None)
+        if new_expires <= expires:
             # the TSA's own certificate is no better: a new version would gain nothing
             log.warning("archive renewal needs a TSA certificate that outlives the current one",
                         extra={"contract_id": contract_id})
             return "tsa_expires_too_soon"
-        digest = await deps.files.put(renewed)
+        renewed = dict(zip(versions, (pdf for pdf, _ in results), strict=True))
+        digests = {kind: await deps.files.put(pdf) for kind, pdf in renewed.items()}
+        digest = digests[CONTRACT]
         async with in_transaction():
             # The write comes first: it locks the row (PostgreSQL) or the database
             # (SQLite, where a read first would fail on a concurrent commit instead
@@ -120,11 +132,12 @@ async def renew_one(deps: ContractDeps, contract_id: str, horizon: datetime) -> 
             if not changed:
                 return "raced"
             contract = await Contract.get(id=contract_id)
-            await StoredDocument.create(contract_id=contract_id, stage=ARCHIVE_RENEWED_STAGE,
-                                        sha256=digest, size=len(renewed))
+            for kind, pdf in renewed.items():
+                await StoredDocument.create(contract_id=contract_id, stage=ARCHIVE_RENEWED_STAGE,
+                                            kind=kind, sha256=digests[kind], size=len(pdf))
             await announce(contract, FEED_EVENT)
             await timeline.append(contract_id, "archive_renewed", "system", {
-                "document_sha256": digest, "previous_sha256": source_sha,
+                "document_sha256": digest, "previous_sha256": source_sha, "documents": digests,
                 "tsa_certificate_expires_at": clock.rfc3339(new_expires),
                 "pades_level": "B-LTA"})
     await forget_facts(deps.kv, contract.verify_code)

@@ -1,8 +1,10 @@
 """Confirmation of an exact version; the last confirmation freezes the contract.
 
 Freezing happens in one transaction: re-check the house, draw the contract
-number, render and prepare the PDF (in the CPU pool), store it, and move to
-``signing``. If anything fails, nothing of it stays (the number goes back).
+number, render and prepare every document of the sale (the contract, the
+funds-custody agreement when the terms choose custody, the transaction notice;
+one CPU-pool job), store them, and move to ``signing``. If anything fails,
+nothing of it stays (the number goes back).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from tortoise.transactions import in_transaction
 
 from server.domain import clock
 from server.domain.contract import Status, Step, advance, all_confirmed
+from server.domain.documents import CONTRACT, kinds_for
 from server.domain.errors import RuleRefused
 from server.errors import InvalidInput, VersionMismatch
 from server.models import Contract, Party, User
 from server.services import sequences, timeline
 from server.services.contracts.access import bound_user, expire_if_due, visible_contract
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import build_document, store_document
+from server.services.contracts.documents import build_documents, store_document
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 
@@ -73,16 +76,19 @@ async def _freeze(deps: ContractDeps, contract: Contract, parties: list[Party]) 
     contract.verify_token = secrets.token_urlsafe(24)
     contract.frozen_at = now
     contract.status = advance(contract.status, Step.FREEZE).value
-    from signing.freeze import render_and_prepare
+    from signing.freeze import render_and_prepare_all
 
-    doc = await build_document(deps, contract, draft=False)
-    pdf = await deps.sign_in_pool(render_and_prepare, doc, deps.fonts_dirs())
-    contract.document_sha256 = await store_document(deps, contract, "prepared", pdf)
+    docs = await build_documents(deps, contract, kinds_for(contract.terms), draft=False)
+    pdfs = await deps.sign_in_pool(render_and_prepare_all, docs, deps.fonts_dirs())
+    stored = {kind: await store_document(deps, contract, "prepared", pdfs[kind], kind)
+              for kind, _ in docs}
+    contract.document_sha256 = stored[CONTRACT]
     contract.expires_at = None
     await contract.save(update_fields=["contract_no", "verify_code", "verify_token", "frozen_at",
                                        "status", "document_sha256", "expires_at", "updated_at"])
     await timeline.append(contract.id, "frozen", "system",
                           {"contract_no": contract.contract_no, "version": contract.version,
                            "content_hash": contract.content_hash,
-                           "document_sha256": contract.document_sha256})
+                           "document_sha256": contract.document_sha256,
+                           "documents": stored})
     assert contract.status == Status.SIGNING.value

@@ -1,16 +1,25 @@
-"""The contract PDF: built from the stored contract, rendered in the CPU pool, kept by hash."""
+"""The sale's PDFs: built from the stored contract, rendered in the CPU pool, kept by hash.
+
+A sale carries several documents (:mod:`server.domain.documents`), all rendered
+from the same frozen contract, each with its own verification URL; every stored
+version says which document it is (``StoredDocument.kind``), and the newest
+version of a kind is that document's current PDF.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from server.domain import clock
 from server.domain.contract import Status
+from server.domain.documents import CONTRACT, in_order, kinds_for
 from server.errors import NotFound
 from server.models import Contract, Party, RegistrationUnit, StoredDocument
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.views import verification_url
+from server.services.contracts.views import documents_view, verification_url
 from signing.document import (
     ContractDocument,
     DisputeResolution,
@@ -56,9 +65,13 @@ def _house(unit: RegistrationUnit) -> House:
     )
 
 
-async def build_document(deps: ContractDeps, contract: Contract, *, draft: bool
-                         ) -> ContractDocument:
-    """Everything the renderer needs, decrypted: the contract is a private document."""
+async def build_document(deps: ContractDeps, contract: Contract, *, draft: bool,
+                         kind: str = CONTRACT) -> ContractDocument:
+    """Everything the renderer needs, decrypted: the contract is a private document.
+
+    ``kind`` only chooses the verification URL printed in the QR code: every
+    document of the sale is rendered from the same data.
+    """
     parties = await Party.filter(contract_id=contract.id).order_by("position")
     unit = await RegistrationUnit.get_or_none(unit_no=contract.unit_id)  # type: ignore[attr-defined]
     if unit is None:
@@ -74,33 +87,76 @@ async def build_document(deps: ContractDeps, contract: Contract, *, draft: bool
     return ContractDocument(
         contract_no="" if draft else (contract.contract_no or ""),
         verification_url="" if draft else (
-            verification_url(deps.settings.public_base_url, contract) or ""),
+            verification_url(deps.settings.public_base_url, contract, kind) or ""),
         issued_on=issued, parties=doc_parties, house=_house(unit), terms=_terms(contract.terms),
         filing_authority=deps.settings.filing_authority_name, draft=draft,
     )
 
 
-async def store_document(deps: ContractDeps, contract: Contract, stage: str, pdf: bytes
-                         ) -> str:
+async def build_documents(deps: ContractDeps, contract: Contract, kinds: Sequence[str], *,
+                          draft: bool) -> list[tuple[str, ContractDocument]]:
+    """:func:`build_document` for each kind, the data read and decrypted once."""
+    base = await build_document(deps, contract, draft=draft)
+    return [(kind, base if draft else dataclasses.replace(
+        base, verification_url=verification_url(deps.settings.public_base_url, contract, kind)
+        or "")) for kind in kinds]
+
+
+async def store_document(deps: ContractDeps, contract: Contract, stage: str, pdf: bytes,
+                         kind: str = CONTRACT) -> str:
     digest = await deps.files.put(pdf)
-    await StoredDocument.create(contract=contract, stage=stage, sha256=digest, size=len(pdf))
+    await StoredDocument.create(contract=contract, stage=stage, kind=kind, sha256=digest,
+                                size=len(pdf))
     return digest
 
 
-async def current_pdf(deps: ContractDeps, contract: Contract) -> tuple[bytes, str]:
-    """The latest PDF: a draft preview (rendered on demand, cached by content) or the real one."""
+async def current_versions(contract_id: str, stages: tuple[str, ...] | None = None
+                           ) -> dict[str, StoredDocument]:
+    """The newest stored version of each document of the sale (among ``stages``, when
+    given), in the documents' order; empty before freezing (drafts are not stored)."""
+    query = StoredDocument.filter(contract_id=contract_id)
+    if stages is not None:
+        query = query.filter(stage__in=stages)
+    newest: dict[str, StoredDocument] = {}
+    for doc in await query.order_by("id"):
+        newest[doc.kind] = doc
+    return {kind: newest[kind] for kind in in_order(newest)}
+
+
+async def sale_kinds(contract: Contract) -> list[str]:
+    """The documents of the sale: those stored once frozen, those its terms call for before."""
+    return list(await current_versions(contract.id)) or list(kinds_for(contract.terms))
+
+
+async def sale_documents(deps: ContractDeps, contract: Contract) -> list[dict[str, Any]]:
+    """The contract view's ``documents[]``."""
+    versions = await current_versions(contract.id)
+    kinds = list(versions) or list(kinds_for(contract.terms))
+    return documents_view(contract, kinds, {k: v.sha256 for k, v in versions.items()},
+                          deps.settings.public_base_url)
+
+
+async def current_pdf(deps: ContractDeps, contract: Contract, kind: str = CONTRACT
+                      ) -> tuple[bytes, str]:
+    """The latest PDF of one document: a draft preview (rendered on demand, cached by
+    content) or the real one. 404 ``document_not_found`` for a document the sale has not."""
+    if kind not in await sale_kinds(contract):
+        raise NotFound("该交易没有此文件", code="document_not_found",
+                       details={"kind": kind})
     if contract.status == Status.DRAFT.value or contract.document_sha256 is None:
-        key = f"draft-pdf:{contract.id}:{contract.content_hash}"
+        key = f"draft-pdf:{contract.id}:{kind}:{contract.content_hash}"
         cached = await deps.kv.get(key)
         if cached is not None and await deps.files.exists(cached.decode()):
             sha = cached.decode()
             return await deps.files.get(sha), sha
-        from signing.render import render_contract
+        from signing.render import render_document
 
         doc = await build_document(deps, contract, draft=True)
-        rendered = await deps.pool.run(render_contract, doc, deps.fonts_dirs())
+        rendered = await deps.pool.run(render_document, kind, doc, deps.fonts_dirs())
         sha = await deps.files.put(rendered.pdf)
         await deps.kv.set(key, sha.encode(), ttl=24 * 3600)
         return rendered.pdf, sha
-    return await deps.files.get(contract.document_sha256), contract.document_sha256
-
+    if kind == CONTRACT:
+        return await deps.files.get(contract.document_sha256), contract.document_sha256
+    version = (await current_versions(contract.id))[kind]
+    return await deps.files.get(version.sha256), version.sha256

@@ -1,7 +1,8 @@
 """The evidence report (证据报告) of a contract, for its parties and its registry office.
 
 What the database knows is gathered here, identities masked; the CPU pool
-reads the signatures from the PDF, renders and seals
+reads the signatures from every document's PDF (the contract, the
+funds-custody agreement, the transaction notice), renders and seals
 (:mod:`signing.evidence_report`). The same facts give the same report: it
 is kept by the hash of its content, so asking twice does not sign twice.
 Anyone who may not see the contract gets 404, as for the contract itself.
@@ -18,6 +19,7 @@ import orjson
 
 from server.domain import clock
 from server.domain.contract import status_label
+from server.domain.documents import DOCUMENT_TITLES
 from server.domain.identity import mask_id_number, mask_name
 from server.errors import NotFound
 from server.models import (
@@ -32,6 +34,7 @@ from server.models import (
 from server.services import timeline
 from server.services.contracts.access import visible_contract
 from server.services.contracts.deps import ContractDeps
+from server.services.contracts.documents import current_versions
 from signing.document import ROLES, signature_field_name
 from signing.evidence_report import (
     ChainCheck,
@@ -48,6 +51,7 @@ _EVENT_KINDS = {
     "created": "创建合同", "edited": "修改合同", "invited": "邀请当事人", "joined": "当事人加入",
     "confirmed": "确认合同", "frozen": "合同定稿", "house_checked": "房屋核验",
     "signed": "当事人签署", "filed": "网签备案", "sealed": "加盖备案印章",
+    "archive_renewed": "更新存档时间戳",
     "filing_refused": "备案被拒", "cancelled": "取消合同", "expired": "草稿过期",
     "revocation_requested": "申请撤销备案", "revocation_confirmed": "确认撤销备案",
     "revoked": "备案已撤销", "registration_accepted": "登记受理", "registered": "登记完成",
@@ -170,7 +174,8 @@ async def _report(deps: ContractDeps, contract: Contract) -> EvidenceReport:
                 reason_code=f.reason_code, answer_sha256=f.answer_sha256)
             for f in [*binds, *faces]),
         documents=tuple(
-            DocumentVersion(stage=stage(d.stage), at=d.created_at, size=d.size, sha256=d.sha256)
+            DocumentVersion(stage=stage(d.stage), at=d.created_at, size=d.size, sha256=d.sha256,
+                            document=DOCUMENT_TITLES.get(d.kind, d.kind))
             for d in documents),
         generated_at=clock.now(),
     )
@@ -191,8 +196,8 @@ async def _pdf(deps: ContractDeps, contract: Contract) -> tuple[bytes, str]:
     if cached is not None and await deps.files.exists(cached.decode()):
         sha = cached.decode()
         return await deps.files.get(sha), sha
-    current = (await deps.files.get(contract.document_sha256)
-               if contract.document_sha256 else None)
+    current = [(DOCUMENT_TITLES.get(kind, kind), await deps.files.get(version.sha256))
+               for kind, version in (await current_versions(contract.id)).items()]
     pdf = await deps.sign_in_pool(worker.evidence_report, report, current, deps.fonts_dirs())
     sha = await deps.files.put(pdf)
     await deps.kv.set(key, sha.encode(), ttl=7 * 24 * 3600)

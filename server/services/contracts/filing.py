@@ -8,7 +8,8 @@ Two steps, each safe to repeat:
    refuse a second active filing), append the feed entry and the webhook
    outbox rows, and the timeline event. ``filing_state = "sealing"``.
 2. **Seal** (CPU pool): the authority's seal signature, validation data and
-   the archive timestamp; then ``filing_state = "done"``.
+   the archive timestamp on every document of the sale (one job: all of them
+   or none); then ``filing_state = "done"``.
 
 A crash between the two leaves ``sealing``; :func:`resume_pending` (run at
 start and periodically) finishes it. A contract whose last signature landed
@@ -27,11 +28,12 @@ from tortoise.transactions import in_transaction
 
 from server.domain import clock
 from server.domain.contract import Status, Step, advance
+from server.domain.documents import CONTRACT
 from server.errors import Conflict, TimestampServiceDown
 from server.models import Contract, Party, RegistrationUnit
 from server.services import sequences, timeline
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import store_document
+from server.services.contracts.documents import current_versions, store_document
 from server.services.contracts.hooks import test_hook
 from server.services.outbox import announce
 from server.services.verification_cache import forget_facts
@@ -141,20 +143,24 @@ async def seal(deps: ContractDeps, contract_id: str) -> bool:
         contract = await Contract.get_or_none(id=contract_id)
         if contract is None or contract.filing_state != "sealing":
             return False
-        pdf = await deps.files.get(contract.document_sha256)
+        versions = await current_versions(contract.id)
+        pdfs = [await deps.files.get(v.sha256) for v in versions.values()]
         filed_on = (contract.filed_at or clock.now()).astimezone(clock.CST).date()
-        sealed = await deps.sign_in_pool(worker.file, pdf, deps.settings.filing_authority_name,
+        sealed = await deps.sign_in_pool(worker.file_all, pdfs,
+                                         deps.settings.filing_authority_name,
                                          contract.filing_no, filed_on)
         async with in_transaction():
             contract = await Contract.filter(id=contract_id).select_for_update().first()
             if contract is None or contract.filing_state != "sealing":
                 return False
-            digest = await store_document(deps, contract, "filed", sealed)
-            contract.document_sha256 = digest
+            digests = {kind: await store_document(deps, contract, "filed", pdf, kind)
+                       for kind, pdf in zip(versions, sealed, strict=True)}
+            contract.document_sha256 = digests[CONTRACT]
             contract.filing_state = "done"
             await contract.save(update_fields=["document_sha256", "filing_state", "updated_at"])
             await timeline.append(contract.id, "sealed", "system",
-                                  {"document_sha256": digest, "pades_level": "B-LTA"})
+                                  {"document_sha256": digests[CONTRACT], "documents": digests,
+                                   "pades_level": "B-LTA"})
     return True
 
 

@@ -8,12 +8,13 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from server.domain import clock
+from server.domain.documents import CONTRACT
 from server.errors import NotFound
 from server.models import Contract, ContractEvent, Party, RegistrationUnit
 from server.services import timeline
 from server.services.contracts.access import expire_if_due, visible_contract
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import current_pdf
+from server.services.contracts.documents import current_pdf, sale_documents
 from server.services.contracts.views import contract_view
 
 
@@ -36,7 +37,7 @@ async def get(deps: ContractDeps, user_id: str, contract_id: str) -> dict[str, A
     parties = await Party.filter(contract_id=contract.id).order_by("position")
     unit = await _house_visible(contract, parties)
     return contract_view(contract, parties, unit, me, deps.cipher,
-                         deps.settings.public_base_url)
+                         deps.settings.public_base_url, await sale_documents(deps, contract))
 
 
 async def list_mine(deps: ContractDeps, user_id: str) -> list[dict[str, Any]]:
@@ -47,7 +48,8 @@ async def list_mine(deps: ContractDeps, user_id: str) -> list[dict[str, Any]]:
         me = next(p for p in parties if p.user_id == user_id)  # type: ignore[attr-defined]
         unit = await _house_visible(contract, parties)
         out.append(contract_view(contract, parties, unit, me, deps.cipher,
-                                 deps.settings.public_base_url))
+                                 deps.settings.public_base_url,
+                                 await sale_documents(deps, contract)))
     return out
 
 
@@ -57,12 +59,14 @@ async def events(deps: ContractDeps, user_id: str, contract_id: str) -> list[dic
     return [timeline.event_view(e) for e in rows]
 
 
-async def document(deps: ContractDeps, user_id: str, contract_id: str) -> tuple[bytes, str]:
+async def document(deps: ContractDeps, user_id: str, contract_id: str,
+                   kind: str = CONTRACT) -> tuple[bytes, str]:
+    """The current PDF of one document of the sale (the contract by default)."""
     contract, _ = await visible_contract(contract_id, user_id)
     parties = await Party.filter(contract_id=contract.id)
     if await _house_visible(contract, parties) is None:
         raise NotFound("出卖人加入后才能预览合同", code="house_not_linked")
-    return await current_pdf(deps, contract)
+    return await current_pdf(deps, contract, kind)
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,11 @@ class PagePreview:
     page_count: int  # so a phone knows how many pages to ask for
 
 
-async def page_png(deps: ContractDeps, user_id: str, contract_id: str, page: int
-                   ) -> PagePreview:
+async def page_png(deps: ContractDeps, user_id: str, contract_id: str, page: int,
+                   kind: str = CONTRACT) -> PagePreview:
     from signing.preview import PageOutOfRange, page_count, render_page_png
 
-    pdf, sha = await document(deps, user_id, contract_id)
+    pdf, sha = await document(deps, user_id, contract_id, kind)
     count_key = f"page-count:{sha}"
     cached_count = await deps.kv.get(count_key)
     if cached_count is not None:

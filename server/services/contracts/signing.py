@@ -1,8 +1,13 @@
-"""A party signs: a fresh face verification, then a PAdES signature with its visible mark.
+"""A party signs: a fresh face verification, then a PAdES signature with its visible mark
+in every document of the sale (seed 001: several documents, one face verification).
 
-The face verification is consumed in the same transaction that stores the
-signed PDF, so a failure anywhere leaves the verification unused and the
-document as it was. When the last party has signed, filing follows
+All or nothing, and the verification with them: the face verification is
+consumed in the same transaction that stores the signed PDFs, and every
+document is signed in one CPU-pool job that returns all of them or raises.
+So a failure while signing any one document (no timestamp, a broken PDF)
+stores no document of the step, leaves the verification unused (the same
+request can simply be repeated with it) and every document as it was. When
+the last party has signed, filing follows
 (:mod:`server.services.contracts.filing`) in its own transaction: a refused
 filing never takes a signature back.
 """
@@ -14,12 +19,13 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from server.domain import clock
+from server.domain.documents import CONTRACT, DOCUMENT_TITLES, signed_stage
 from server.errors import InvalidInput
 from server.models import Party
 from server.services import timeline
 from server.services.contracts.access import bound_user, ensure_can_sign, visible_contract
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import store_document
+from server.services.contracts.documents import current_versions, store_document
 from server.services.contracts.hooks import test_hook
 from signing.document import signature_field_name
 from signing.signature_image import (
@@ -63,7 +69,7 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
         raise InvalidInput({"signature_image": _IMAGE_REASONS.get(exc.reason_code, str(exc))},
                            code="invalid_signature_image") from None
     from signing import worker
-    from signing.pades import SignerRequest
+    from signing.pades import PartyField, SignerRequest
 
     await test_hook(deps, "signing", contract_id)
     async with in_transaction():
@@ -72,22 +78,27 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
         fv = await deps.face.consume(user_id, fv_id, "sign", contract.id,
                                      f"signature:{contract.id}:{me.id}")
         now = clock.now()
-        pdf = await deps.files.get(contract.document_sha256)
+        field = signature_field_name(me.id)
+        versions = await current_versions(contract.id)
+        documents = [PartyField(await deps.files.get(v.sha256), field,
+                                f"签署{DOCUMENT_TITLES[kind]}") for kind, v in versions.items()]
         request = SignerRequest(name=me.name, id_number=deps.cipher.decrypt(
             user.id_number_enc), signature_png=png, signed_at=now)
-        signed = await deps.sign_in_pool(worker.sign, pdf, signature_field_name(me.id), request)
-        digest = await store_document(deps, contract, f"signed:{me.id}", signed)
+        signed = await deps.sign_in_pool(worker.sign_all, documents, request)
+        digests = {kind: await store_document(deps, contract, signed_stage(me.id), pdf, kind)
+                   for kind, pdf in zip(versions, signed, strict=True)}
+        digest = digests[CONTRACT]
         me.signed_at = now
         me.signature_evidence = {
             "face_verification_id": fv.id, "provider": fv.provider,
             "face_answer_sha256": fv.answer_sha256, "document_sha256": digest,
-            "field": signature_field_name(me.id),
+            "documents": digests, "field": field,
         }
         await me.save(update_fields=["signed_at", "signature_evidence"])
         contract.document_sha256 = digest
         await contract.save(update_fields=["document_sha256", "updated_at"])
         await timeline.append(contract.id, "signed", me.id,
-                              {"document_sha256": digest, "face_verification_id": fv.id,
-                               "provider": fv.provider})
+                              {"document_sha256": digest, "documents": digests,
+                               "face_verification_id": fv.id, "provider": fv.provider})
         remaining = await Party.filter(contract_id=contract.id, signed_at__isnull=True).count()
     return remaining == 0

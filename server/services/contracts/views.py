@@ -6,15 +6,37 @@ from typing import Any
 
 from server.domain import clock
 from server.domain.contract import status_label
+from server.domain.documents import CONTRACT, DOCUMENT_TITLES
 from server.domain.identity import mask_id_number, mask_name, mask_phone
 from server.identity_crypto import IdentityCipher
 from server.models import Contract, Party, RegistrationUnit
 
 
-def verification_url(base_url: str, contract: Contract) -> str | None:
+def verification_url(base_url: str, contract: Contract, kind: str = CONTRACT) -> str | None:
+    """The URL in a document's QR code: the sale's code and token, and for every document
+    but the contract its kind (``d``), so each QR code leads to its own document."""
     if not contract.verify_code:
         return None
-    return f"{base_url}/v/{contract.verify_code}?t={contract.verify_token}"
+    url = f"{base_url}/v/{contract.verify_code}?t={contract.verify_token}"
+    return url if kind == CONTRACT else f"{url}&d={kind}"
+
+
+def document_entry(kind: str, sha256: str | None, url: str,
+                   verification: str | None) -> dict[str, Any]:
+    """One element of a contract's ``documents[]``: the same shape in every API."""
+    return {"kind": kind, "title": DOCUMENT_TITLES[kind], "sha256": sha256, "url": url,
+            "verification_url": verification}
+
+
+def documents_view(contract: Contract, kinds: list[str], current: dict[str, str],
+                   base_url: str) -> list[dict[str, Any]]:
+    """The sale's documents as a party sees them: where to fetch each PDF (a draft
+    preview before freezing, ``sha256`` null then) and the URL of its QR code."""
+    pdf = f"{base_url}/api/v1/contracts/{contract.id}/document.pdf"
+    return [document_entry(kind, current.get(kind),
+                           pdf if kind == CONTRACT else f"{pdf}?kind={kind}",
+                           verification_url(base_url, contract, kind))
+            for kind in kinds]
 
 
 def party_view(party: Party, cipher: IdentityCipher, version: int, me: Party | None
@@ -53,7 +75,8 @@ def house_view(unit: RegistrationUnit | None) -> dict[str, Any] | None:
 
 
 def contract_view(contract: Contract, parties: list[Party], unit: RegistrationUnit | None,
-                  me: Party | None, cipher: IdentityCipher, base_url: str) -> dict[str, Any]:
+                  me: Party | None, cipher: IdentityCipher, base_url: str,
+                  documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "id": contract.id,
         "kind": contract.kind,
@@ -80,5 +103,6 @@ def contract_view(contract: Contract, parties: list[Party], unit: RegistrationUn
         "revoked_at": clock.rfc3339(contract.revoked_at),
         "cancelled_at": clock.rfc3339(contract.cancelled_at),
         "document_sha256": contract.document_sha256,
+        "documents": documents or [],
         "replaces": contract.replaces,
     }

@@ -2,7 +2,13 @@
 
 What the page shows is decided here, once, for the HTML page and the JSON
 API alike: status and its times, numbers, the house down to the building,
-masked names with roles and signing times, the filed document's SHA-256.
+masked names with roles and signing times, the filed documents' SHA-256.
+
+A sale has several documents (the contract, the funds-custody agreement, the
+transaction notice), each with its own QR code: the sale's code and token,
+and the document's kind (``d``). The facts are those of the sale, cached
+once for all its documents; :func:`for_document` points ``document`` at the
+one the QR code was on (404 for a kind the sale has not).
 No ID number or phone number is ever read: the party rows' encrypted
 columns are not decrypted at all.
 
@@ -25,10 +31,11 @@ import orjson
 from server.config import Settings
 from server.domain import clock
 from server.domain.contract import FILED_DOCUMENT_STAGES, FILED_STAGE, status_label
+from server.domain.documents import CONTRACT, DOCUMENT_TITLES, in_order
 from server.domain.identity import mask_name
 from server.kv import KeyValueStore
 from server.models import Contract, Party, RegistrationUnit, StoredDocument
-from server.services.verification.gate import Gate
+from server.services.verification.gate import Gate, VerificationNotFound
 from server.services.verification_cache import facts_key
 
 log = logging.getLogger("server.verification")
@@ -70,17 +77,28 @@ def _time(value: datetime | None) -> str | None:
     return clock.rfc3339(value)
 
 
+def document_facts(kind: str, filed_doc: StoredDocument | None,
+                   latest_doc: StoredDocument | None = None) -> dict[str, Any]:
+    """One document's public facts: its newest filed version's SHA-256 and size, and when
+    it was sealed (nothing while the seal is applied)."""
+    latest_doc = latest_doc or filed_doc
+    return {"kind": kind, "title": DOCUMENT_TITLES.get(kind, kind),
+            "sha256": latest_doc.sha256 if latest_doc is not None else None,
+            "size": latest_doc.size if latest_doc is not None else None,
+            "sealed_at": _time(filed_doc.created_at) if filed_doc else None}
+
+
 def build(contract: Contract, parties: list[Party], unit: RegistrationUnit | None,
           filed_doc: StoredDocument | None, authority: str,
-          latest_doc: StoredDocument | None = None) -> dict[str, Any]:
+          latest_doc: StoredDocument | None = None,
+          others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The public facts of one contract, JSON-ready (times RFC 3339, +08:00).
 
-    ``latest_doc``: the newest version of the filed document (a renewal of its
-    archive timestamp), when there is one; ``filed_doc`` the sealed original.
+    ``latest_doc``: the newest version of the filed contract (a renewal of its
+    archive timestamp), when there is one; ``filed_doc`` the sealed original;
+    ``others``: :func:`document_facts` of the sale's other documents.
     """
     sealing = contract.filing_state == "sealing"
-    latest_doc = latest_doc or filed_doc
-    filed_sha = latest_doc.sha256 if latest_doc is not None else None
     signatures: list[dict[str, Any]] = [
         {"kind": "party", "role": p.role, "role_label": ROLE_LABELS.get(p.role, p.role),
          "signer_masked": mask_name(p.name), "signed_at": _time(p.signed_at)}
@@ -90,6 +108,7 @@ def build(contract: Contract, parties: list[Party], unit: RegistrationUnit | Non
         signatures.append({"kind": "seal", "role": "filing_authority",
                            "role_label": "备案机构", "signer_masked": authority,
                            "signed_at": _time(filed_doc.created_at)})
+    contract_doc = document_facts(CONTRACT, filed_doc, latest_doc)
     return {
         "code": contract.verify_code,
         "status": contract.status,
@@ -118,21 +137,42 @@ def build(contract: Contract, parties: list[Party], unit: RegistrationUnit | Non
             for p in parties
         ],
         "signatures": signatures,
-        "document": {"sha256": filed_sha, "size": latest_doc.size if latest_doc else None,
-                     "sealed_at": _time(filed_doc.created_at) if filed_doc else None},
+        # the document this QR code is on (the contract's; see for_document)
+        "document": contract_doc,
+        "documents": [contract_doc, *(others or [])],
         "notice": NOTICE,
     }
+
+
+def for_document(facts: dict[str, Any], kind: str | None) -> dict[str, Any]:
+    """The facts as seen from the QR code of the sale's document ``kind``
+    (:class:`VerificationNotFound` for a kind the sale has not, or no such kind)."""
+    if kind is None or kind == CONTRACT:
+        return facts
+    doc = next((d for d in facts.get("documents", ()) if d["kind"] == kind), None)
+    if doc is None:
+        raise VerificationNotFound()
+    return {**facts, "document": doc}
 
 
 async def _load(gate: Gate, authority: str) -> dict[str, Any]:
     contract = await Contract.get(id=gate.contract_id)
     parties = await Party.filter(contract_id=contract.id).order_by("position")
     unit = await RegistrationUnit.get_or_none(unit_no=contract.unit_id)  # type: ignore[attr-defined]
-    versions = await StoredDocument.filter(contract_id=contract.id,
-                                           stage__in=FILED_DOCUMENT_STAGES).order_by("id")
-    filed_doc = next((d for d in versions if d.stage == FILED_STAGE), None)
-    return build(contract, parties, unit, filed_doc, authority,
-                 versions[-1] if versions else None)
+    rows = await StoredDocument.filter(contract_id=contract.id).order_by("id")
+    by_kind: dict[str, list[StoredDocument]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row)
+
+    def filed(kind: str) -> tuple[StoredDocument | None, StoredDocument | None]:
+        versions = [d for d in by_kind.get(kind, ()) if d.stage in FILED_DOCUMENT_STAGES]
+        original = next((d for d in versions if d.stage == FILED_STAGE), None)
+        return original, versions[-1] if versions else None
+
+    others = [document_facts(kind, *filed(kind)) for kind in in_order(by_kind)
+              if kind != CONTRACT]
+    original, latest = filed(CONTRACT)
+    return build(contract, parties, unit, original, authority, latest, others)
 
 
 async def load(kv: KeyValueStore, settings: Settings, gate: Gate) -> dict[str, Any]:

@@ -123,6 +123,26 @@ def _document(facts: dict[str, Any]) -> str:
             '与此值一致即为备案原件。</p>')
 
 
+def _title(facts: dict[str, Any]) -> str:
+    return facts["document"].get("title") or "存量房买卖合同"
+
+
+def _other_documents(facts: dict[str, Any]) -> str:
+    """The sale's other documents, each signed and sealed like this one."""
+    kind = facts["document"].get("kind")
+    others = [d for d in facts.get("documents", ()) if d.get("kind") != kind]
+    if not others:
+        return ""
+    items = "".join(
+        f'<li class="doc"><b>{escape(d["title"])}</b>'
+        + (f'<span class="hash">{escape(d["sha256"])}</span>' if d.get("sha256") else
+           '<span class="muted">电子签章加盖完成后显示</span>') + "</li>"
+        for d in others)
+    return ('<h3>本交易的其他备案文件</h3>'
+            f'<ul class="docs" id="other-documents">{items}</ul>'
+            '<p class="muted">每份文件印有各自的二维码，扫描即可核验该文件。</p>')
+
+
 def render_page(facts: dict[str, Any], checked_at: datetime) -> str:
     times = facts["times"]
     note = ""
@@ -147,6 +167,8 @@ def render_page(facts: dict[str, Any], checked_at: datetime) -> str:
         location=_location(house),
         parties=_parties(facts),
         document=_document(facts),
+        document_title=escape(_title(facts)),
+        other_documents=_other_documents(facts),
         proves="".join(f"<li>{escape(x)}</li>" for x in PROVES),
         does_not_prove="".join(f"<li>{escape(x)}</li>" for x in DOES_NOT_PROVE),
         privacy=escape(PRIVACY),

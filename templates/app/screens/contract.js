@@ -12,6 +12,31 @@ const ROLE = { seller: "出卖人", buyer: "买受人", agent: "经纪机构" };
 const PAY = { full: "全款", commercial_loan: "商业贷款", provident_fund_loan: "公积金贷款", combined: "组合贷款" };
 
 const load = (id) => get(`/api/v1/contracts/${encodeURIComponent(id)}`);
+// The sale's documents besides the contract (funds-custody agreement, transaction notice).
+const others = (c) => (c.documents || []).filter((d) => d.kind !== "contract");
+
+/** The page previews of one document of the sale into `box` (X-Page-Count on the first
+ * page says how many follow: no probing past the end). */
+async function pagesInto(box, c, kind, title) {
+  const q = kind === "contract" ? "" : `?kind=${encodeURIComponent(kind)}`;
+  let count = 1;
+  for (let n = 1; n <= count; n++) {
+    const resp = await api("GET", `/api/v1/contracts/${encodeURIComponent(c.id)}/pages/${n}.png${q}`, { raw: true });
+    if (n === 1) count = Math.min(Number(resp.headers.get("X-Page-Count")) || 1, 50);
+    const url = URL.createObjectURL(await resp.blob());
+    box.append(h("img", { src: url, alt: `${title}第${n}页`, width: "750", height: "1061" }));
+  }
+}
+
+/** Save one document's PDF (a download the browser names). */
+async function savePdf(url, name) {
+  const where = new URL(url, location.href);
+  const resp = await api("GET", where.pathname + where.search, { raw: true });
+  const a = h("a", { href: URL.createObjectURL(await resp.blob()), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
 const me = (c) => c.parties.find((p) => p.is_me) || {};
 const allJoined = (c) => c.parties.every((p) => p.joined);
 
@@ -146,13 +171,17 @@ const STEP_SCREENS = {
     ])));
     const pages = h("div.pages");
     el.append(h("div.card", h("h2", "合同全文"), pages));
-    // X-Page-Count on the first page says how many follow (no probing past the end).
-    let count = 1;
-    for (let n = 1; n <= count; n++) {
-      const resp = await api("GET", `/api/v1/contracts/${encodeURIComponent(c.id)}/pages/${n}.png`, { raw: true });
-      if (n === 1) count = Math.min(Number(resp.headers.get("X-Page-Count")) || 1, 50);
-      const url = URL.createObjectURL(await resp.blob());
-      pages.append(h("img", { src: url, alt: `合同第${n}页`, width: "750", height: "1061" }));
+    await pagesInto(pages, c, "contract", "合同");
+    // the other documents every party signs with the contract, read on demand
+    for (const d of others(c)) {
+      const box = h("div.pages");
+      const card = h("div.card", h("h2", d.title), h("p.muted", "与合同一并签署：一次刷脸核验即签署全部文件。"), box);
+      const open = button(`查看《${d.title}》全文`, async () => {
+        await pagesInto(box, c, d.kind, d.title);
+        open.remove();
+      }, "secondary");
+      card.append(open);
+      el.append(card);
     }
     if (c.status === "draft" && allJoined(c) && !mine.confirmed) {
       const agree = checkbox("我已阅读合同全部条款，确认内容无误");
@@ -176,8 +205,12 @@ const STEP_SCREENS = {
     }
     const pad = signaturePad();
     if (hasPending("sign")) el.append(h("p.sandbox-note", "人脸核身已完成，请重新手写签名后点击下方按钮完成签署。"));
+    const docs = c.documents && c.documents.length ? c.documents : [{ title: "存量房买卖合同" }];
+    el.append(h("div.card", h("h2", `本次签署${docs.length}份文件`),
+      h("ol#sign-documents", docs.map((d) => h("li", `《${d.title}》`))),
+      h("p.muted", "一次刷脸核验，您的签名将同时加盖在以上每份文件上；任何一份未能签署，则全部不签署。")));
     el.append(h("div.card", h("h2", "请在框内手写签名"),
-      h("p.muted", `签名人：${mine.name_masked}（${ROLE[mine.role]}）。签名将加盖在合同上，并附数字证书，签名后合同不可修改。`),
+      h("p.muted", `签名人：${mine.name_masked}（${ROLE[mine.role]}）。签名将加盖在每份文件上，并附数字证书，签名后文件不可修改。`),
       pad.element,
       h("div.actions", h("button.btn.secondary", { type: "button", onclick: () => pad.clear() }, "清除重写"))),
     button("刷脸核验并签署", async () => {
@@ -208,13 +241,15 @@ const STEP_SCREENS = {
         h("p.muted", "银行、税务等机构扫码即可核验合同真伪与备案状态"),
         h("a.link#verify-link", { href: c.verification_url }, "打开核验页面")));
     }
-    el.append(button("保存合同 PDF", async () => {
-      const resp = await api("GET", `/api/v1/contracts/${encodeURIComponent(c.id)}/document.pdf`, { raw: true });
-      const a = h("a", { href: URL.createObjectURL(await resp.blob()), download: `${c.contract_no || "合同"}.pdf` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-    }, "secondary"), h("a.btn.secondary", { href: `#/c/${c.id}/timeline` }, "一号查询：办理记录"),
+    if (others(c).length) {
+      el.append(h("div.card", h("h2", "随合同备案的文件"), h("ul#filed-documents", others(c).map((d) => h("li",
+        h("b", d.title), h("br"),
+        d.verification_url ? h("a.link", { href: d.verification_url }, "打开该文件的核验页面") : null)))));
+    }
+    el.append(button("保存合同 PDF", () => savePdf(`/api/v1/contracts/${encodeURIComponent(c.id)}/document.pdf`,
+      `${c.contract_no || "合同"}.pdf`), "secondary"),
+    ...others(c).map((d) => button(`保存《${d.title}》PDF`, () => savePdf(d.url, `${c.contract_no || "合同"}-${d.title}.pdf`), "secondary")),
+    h("a.btn.secondary", { href: `#/c/${c.id}/timeline` }, "一号查询：办理记录"),
     h("a.btn.secondary", { href: "#/houses" }, "返回首页"));
     if (c.filing_state === "sealing") watch(gen, c, () => go(route));
   },
