@@ -72,6 +72,7 @@ __all__ = [
     "SignerSummary",
     "ValidationReport",
     "document_sha256",
+    "signature_algorithm",
     "validate_document",
 ]
 
@@ -201,7 +202,7 @@ def _indication(subindic: Any) -> str:
 _SIGNATURE_NAMES = {"ecdsa": "ECDSA", "rsa": "RSA", "rsassa_pss": "RSA-PSS"}
 
 
-def _algorithm(signed_data: cms.SignedData) -> str:
+def signature_algorithm(signed_data: cms.SignedData) -> str:
     """``SM2/SM3``, ``ECDSA/SHA-256``: the signer's signature and digest algorithms."""
     info = signed_data["signer_infos"][0]
     if gm_verify.is_sm2_signed(signed_data):
@@ -314,7 +315,7 @@ async def _signature_report(
         indication=_indication(result.ades_subindic),
         ok=passed and bool(status and status.bottom_line),
         message=None if passed else result.failure_msg,
-        algorithm=_algorithm(sig.signed_data),
+        algorithm=signature_algorithm(sig.signed_data),
         checked_by=_pyhanko_checked_by(),
     )
 
@@ -356,7 +357,7 @@ async def _timestamp_report(
         indication="PASSED/OK" if ok else "INDETERMINATE/TIMESTAMP",
         ok=ok,
         message=None if ok else "document timestamp could not be validated",
-        algorithm=_algorithm(sig.signed_data),
+        algorithm=signature_algorithm(sig.signed_data),
         checked_by=_pyhanko_checked_by(),
     )
 
@@ -436,7 +437,7 @@ def _sm2_report(
         indication=indication,
         ok=ok,
         message=message,
-        algorithm=_algorithm(sig.signed_data),
+        algorithm=signature_algorithm(sig.signed_data),
         checked_by=gm_verify.checked_by(),
     )
 
