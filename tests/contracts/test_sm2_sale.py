@@ -10,8 +10,11 @@ evidence report — must agree and say who checked.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,7 @@ from tests.gm_independent import (
     Sm2DocumentCheck,
     tampering_detected,
 )
-from tests.live import LiveServer
+from tests.live import ROOT, LiveServer
 from tests.verify.conftest import code_and_token
 from tests.verify.test_document import flip_signed_byte
 
@@ -137,3 +140,34 @@ def test_evidence_report_is_sm2_signed_and_carries_the_check(sm2_sale: Sm2Sale,
     assert text.count("签名算法SM2/SM3") == 6  # five signatures, the archive timestamp
     assert text.count("通过：SM2签名、证书链、OCSP与CRL由OpenSSL3") == 6
     assert "pyHanko不支持SM2" in text and "distid:1234567812345678" in text
+
+
+def test_registry_office_checks_offline_with_openssl(sm2_sale: Sm2Sale, tmp_path) -> None:
+    """trust-config's sm2_check.py, as an office runs it: the service stopped, nothing but
+    the file, roots.pem and the openssl command line. Last in this module: it stops the
+    server."""
+    server = sm2_sale.server
+    out = subprocess.run([sys.executable, "-m", "server", "pki", "trust-config", "--out",
+                          str(tmp_path / "trust")], env=server.env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[0])["files"] == [
+        "roots.pem", "tsa.pem", "sm2_check.py"]
+    server.stop()
+    filed = tmp_path / "filed.pdf"
+    filed.write_bytes(sm2_sale.filed_pdf)
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(flip_signed_byte(sm2_sale.filed_pdf))
+
+    def check(pdf: Path) -> subprocess.CompletedProcess:
+        # run from elsewhere, as a file: it must not need this project's code
+        return subprocess.run([sys.executable, str(tmp_path / "trust" / "sm2_check.py"),
+                               "--roots", str(tmp_path / "trust" / "roots.pem"), str(pdf)],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env={"PATH": os.environ["PATH"]})
+
+    good = check(filed)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "OK  filing-seal" in good.stdout and "OK  CRL" in good.stdout
+    bad = check(tampered)
+    assert bad.returncode == 1 and "FAILED" in bad.stdout, bad.stdout + bad.stderr
