@@ -8,7 +8,8 @@ and signature is computed by OpenSSL 3's own command line::
 
     pip install pyhanko        # brings asn1crypto; OpenSSL 3 (Debian 12: apt install openssl)
     python sm2_check.py --roots roots.pem FILED.pdf            # exit 0: every check passed
-    python sm2_check.py --roots roots.pem --show-commands FILED.pdf
+    python sm2_check.py --roots roots.pem --show-commands --keep work/ FILED.pdf
+                               # every openssl command, and the files it ran on, kept
 
 What is checked, for each signature, the certification, the seal and the
 document (archive) timestamp: the SM3 digest of the signed byte ranges
@@ -85,15 +86,15 @@ class OpenSsl:
         path.write_bytes(data)
         return path
 
-    def _run(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def _run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         if self.show_commands:
             print("  $", shlex.join(args))
-        return subprocess.run(args, input=stdin, capture_output=True)
+        return subprocess.run(args, capture_output=True)
 
     # -- SM3 -----------------------------------------------------------------------------------
 
     def sm3_openssl(self, data: bytes) -> bytes:
-        out = self._run("openssl", "dgst", "-sm3", "-binary", stdin=data)
+        out = self._run("openssl", "dgst", "-sm3", "-binary", str(self._file(data, ".bin")))
         _require(out.returncode == 0, out.stderr.decode(errors="replace"))
         return out.stdout
 
@@ -295,6 +296,8 @@ class Sm2DocumentCheck:
         """Check everything (CheckFailed on the first failure); what was verified."""
         signatures = self.reader.embedded_signatures
         _require(signatures, "the document has no signature")
+        if self.verifier.show_commands:
+            print("DSS (OCSP responses, CRLs):")
         self.dss()
         for sig in signatures:
             if self.verifier.show_commands:
@@ -309,11 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roots", type=Path, required=True, help="roots.pem (trust-config)")
     parser.add_argument("--show-commands", action="store_true",
                         help="print every openssl command as it runs")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the files the commands ran on in DIR (to re-run them)")
     args = parser.parse_args(argv)
     roots = [x509.Certificate.load(der)
              for _, _, der in pem.unarmor(args.roots.read_bytes(), multiple=True)]
     with tempfile.TemporaryDirectory(prefix="sm2-check-") as tmp:
-        verifier = OpenSsl(Path(tmp), show_commands=args.show_commands)
+        workdir = Path(tmp)
+        if args.keep is not None:
+            workdir = args.keep
+            workdir.mkdir(parents=True, exist_ok=True)
+        verifier = OpenSsl(workdir, show_commands=args.show_commands)
         try:
             checked = Sm2DocumentCheck(args.pdf.read_bytes(), roots, verifier).run()
         except CheckFailed as e:
