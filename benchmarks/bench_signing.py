@@ -125,6 +125,11 @@ def p90(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
+def row(label: str, samples: list[float], cpu: list[float], ratio: str) -> None:
+    print(f"| {label} | {statistics.median(samples):.1f} | {p90(samples):.1f} | "
+          f"{statistics.median(cpu):.1f} | {ratio} |")
+
+
 def measure_pair(
     a: Callable[[], object], b: Callable[[], object], runs: int
 ) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]]]:
@@ -295,11 +300,7 @@ def main() -> None:
         ("(c) ours: filing (seal B-T + LT data + doc timestamp)", filed),
     ):
         median = statistics.median(samples)
-        ratio = "" if samples is base[0] else f"{base_median / median:.1f}×"
-        print(
-            f"| {label} | {median:.1f} | {p90(samples):.1f} | "
-            f"{statistics.median(cpu):.1f} | {ratio} |"
-        )
+        row(label, samples, cpu, "" if samples is base[0] else f"{base_median / median:.1f}×")
     print()
     print("SM2 suite, same run (ratio: SM2 / ECDSA P-256, median; target ≤ 2×):")
     print()
@@ -311,9 +312,7 @@ def main() -> None:
         ("SM2 / SM3 (d)", party_sm2),
     ):
         median = statistics.median(samples)
-        ratio = "" if samples is party[0] else f"{median / p256_median:.2f}×"
-        print(f"| {label} | {median:.1f} | {p90(samples):.1f} | "
-              f"{statistics.median(cpu):.1f} | {ratio} |")
+        row(label, samples, cpu, "" if samples is party[0] else f"{median / p256_median:.2f}×")
     print()
     print("| one raw signature (data: 1 KiB) | median ms | p90 ms | / ours SM2 |")
     print("|---|---:|---:|---:|")

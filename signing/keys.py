@@ -158,7 +158,20 @@ class SigningKey(Protocol):
         ...
 
 
-class SoftKey:
+class _LoadedKey:
+    """What every key held in process memory shares: its public key, its algorithm."""
+
+    _public_key_info: keys.PublicKeyInfo
+
+    @property
+    def public_key_info(self) -> keys.PublicKeyInfo:
+        return self._public_key_info
+
+    def signature_mechanism(self, digest: str) -> algos.SignedDigestAlgorithm:
+        return signature_mechanism(self._public_key_info, digest)
+
+
+class SoftKey(_LoadedKey):
     """A key held in process memory as a loaded ``cryptography`` key object."""
 
     def __init__(self, private_key: PrivateKey):
@@ -167,13 +180,6 @@ class SoftKey:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self._public_key_info = keys.PublicKeyInfo.load(spki)
-
-    @property
-    def public_key_info(self) -> keys.PublicKeyInfo:
-        return self._public_key_info
-
-    def signature_mechanism(self, digest: str) -> algos.SignedDigestAlgorithm:
-        return signature_mechanism(self._public_key_info, digest)
 
     def sign(self, data: bytes, digest: str) -> bytes:
         hash_algo = _HASHES[digest]()
@@ -190,7 +196,7 @@ class SoftKey:
         )
 
 
-class Sm2SoftKey:
+class Sm2SoftKey(_LoadedKey):
     """An SM2 key in process memory, signing through the system OpenSSL 3.
 
     The same interface as :class:`SoftKey`: ``sign(data, "sm3")`` is SM2 with
@@ -201,13 +207,6 @@ class Sm2SoftKey:
     def __init__(self, private_key: Sm2PrivateKey):
         self.private_key = private_key
         self._public_key_info = keys.PublicKeyInfo.load(private_key.public_key().to_der())
-
-    @property
-    def public_key_info(self) -> keys.PublicKeyInfo:
-        return self._public_key_info
-
-    def signature_mechanism(self, digest: str) -> algos.SignedDigestAlgorithm:
-        return signature_mechanism(self._public_key_info, digest)
 
     def sign(self, data: bytes, digest: str) -> bytes:
         if digest != "sm3":
@@ -299,14 +298,7 @@ def encrypt_pkcs8(key: PrivateKey | bytes, passphrase: bytes, kdf_rounds: int) -
     reads the result back like any other PKCS#8 file. ``key`` is a
     ``cryptography`` key or an unencrypted PKCS#8 DER (an SM2 key's).
     """
-    if isinstance(key, bytes):
-        plain = key
-    else:
-        plain = key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    plain = key if isinstance(key, bytes) else SoftKey(key).pkcs8()
     salt, iv = os.urandom(16), os.urandom(16)
     kek = PBKDF2HMAC(hashes.SHA256(), length=32, salt=salt, iterations=kdf_rounds).derive(
         passphrase

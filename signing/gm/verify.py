@@ -160,29 +160,26 @@ class CmsCheck:
         ts_ok = self.timestamp is None or self.timestamp.ok
         return self.intact and self.valid and self.path.ok and ts_ok
 
+    def _failure(self) -> tuple[str, str | None]:
+        """(indication, message): the first thing that failed, or PASSED/OK."""
+        if not self.intact:
+            return "FAILED/HASH_FAILURE", "the signed content does not match its digest"
+        if not self.valid:
+            return ("FAILED/SIG_CRYPTO_FAILURE",
+                    "the signature does not verify with the signer's certificate")
+        if not self.path.ok:
+            return self.path.indication, self.path.message
+        if self.timestamp is not None and not self.timestamp.ok:
+            return self.timestamp.indication, f"signature timestamp: {self.timestamp.message}"
+        return "PASSED/OK", None
+
     @property
     def indication(self) -> str:
-        if not self.intact:
-            return "FAILED/HASH_FAILURE"
-        if not self.valid:
-            return "FAILED/SIG_CRYPTO_FAILURE"
-        if not self.path.ok:
-            return self.path.indication
-        if self.timestamp is not None and not self.timestamp.ok:
-            return self.timestamp.indication
-        return "PASSED/OK"
+        return self._failure()[0]
 
     @property
     def message(self) -> str | None:
-        if not self.intact:
-            return "the signed content does not match its digest"
-        if not self.valid:
-            return "the signature does not verify with the signer's certificate"
-        if not self.path.ok:
-            return self.path.message
-        if self.timestamp is not None and not self.timestamp.ok:
-            return f"signature timestamp: {self.timestamp.message}"
-        return None
+        return self._failure()[1]
 
 
 # -- the material: certificates, OCSP, CRLs ---------------------------------------------------
