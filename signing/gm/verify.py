@@ -197,6 +197,13 @@ def _ekus(cert: x509.Certificate) -> set[str]:
     return set(usages.native) if usages is not None else set()
 
 
+def _cert_id_hash(algorithm: str, data: bytes) -> bytes:
+    """An OCSP CertID hash: SHA-1 usually, SM3 from SM2 clients (ValueError: unknown)."""
+    if algorithm in DIGEST_SIZES:
+        return digest(algorithm, data)
+    return hashlib.new(algorithm, data).digest()
+
+
 def _within(cert: x509.Certificate, at: datetime) -> bool:
     return cert.not_valid_before <= at <= cert.not_valid_after
 
@@ -377,9 +384,8 @@ class Material:
                     continue
                 algorithm = cert_id["hash_algorithm"]["algorithm"].native
                 try:
-                    name_hash = hashlib.new(algorithm, issuer.subject.dump()).digest()
-                    key_hash = hashlib.new(
-                        algorithm, bytes(issuer.public_key["public_key"])).digest()
+                    name_hash = _cert_id_hash(algorithm, issuer.subject.dump())
+                    key_hash = _cert_id_hash(algorithm, bytes(issuer.public_key["public_key"]))
                 except ValueError:
                     continue
                 if (cert_id["issuer_name_hash"].native, cert_id["issuer_key_hash"].native) != (

@@ -23,7 +23,13 @@ from signing.pades import SignerRequest, file_document, prepare_for_signing, sig
 from signing.pki import Pki
 from signing.pki.ocsp import cert_id_for
 from signing.validation import validate_document
-from tests.gm_independent import OID_SM2_CURVE, OID_SM2_SM3, Sm2DocumentCheck, tampering_detected
+from tests.gm_independent import (
+    OID_SM2_CURVE,
+    OID_SM2_SM3,
+    Peers,
+    Sm2DocumentCheck,
+    tampering_detected,
+)
 from tests.signing.conftest import AUTHORITY, FILING_NO, PARTIES, PASSPHRASE, Contract, handwriting
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -74,6 +80,18 @@ def test_every_certificate_is_sm2_with_sm3(sm2_pki: Pki) -> None:
         assert item["signature_algorithm"]["algorithm"].dotted == OID_SM2_SM3
     response = ocsp.OCSPResponse.load(sm2_pki.ocsp_for(sm2_pki.seal_cert).dump())
     assert response.basic_ocsp_response["signature_algorithm"]["algorithm"].dotted == OID_SM2_SM3
+
+
+def test_ocsp_answers_sm3_cert_ids(sm2_pki: Pki, tmp_path: Path) -> None:
+    request = ocsp.OCSPRequest({"tbs_request": {"request_list": [{
+        "req_cert": cert_id_for(sm2_pki.issuing_cert, sm2_pki.seal_cert.serial_number, "sm3")}]}})
+    response = ocsp.OCSPResponse.load(sm2_pki.ocsp_response(request.dump()))
+    basic = response.basic_ocsp_response
+    single = basic["tbs_response_data"]["responses"][0]
+    assert single["cert_status"].name == "good"
+    assert single["cert_id"]["hash_algorithm"]["algorithm"].native == "sm3"
+    Peers(tmp_path).verify(basic["certs"][0].public_key, basic["tbs_response_data"].dump(),
+                           basic["signature"].native, "OCSP response to an SM3 CertID")
 
 
 def test_sm2_keys_are_encrypted_key_files_of_their_own(sm2_pki: Pki, tmp_path: Path) -> None:
