@@ -24,6 +24,7 @@ from asn1crypto import algos, cms, core, tsp, x509
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError, handle_tsp_response
 
+from signing.gm.verify import Material, is_sm2_signed
 from signing.keys import SigningKey
 from signing.pki import der
 from signing.pki.cms import OID_TST_INFO, CmsSigner
@@ -279,6 +280,11 @@ class ExternalTimeStamper(HTTPTimeStamper):
                 raise TimestampUnavailable(
                     f"the token's policy {tst_info['policy'].dotted} is not {self.policy_oid}"
                 )
+            if is_sm2_signed(signed_data):  # pyHanko cannot check SM2: signing.gm.verify does
+                signer = self._check_sm2(signed_data, message_digest)
+                self._certs[signer.issuer_serial] = signer
+                self.cert_registry.register(signer)
+                return
             context = ValidationContext(
                 trust_roots=self.trust_anchors,
                 allow_fetching=False,
@@ -299,6 +305,19 @@ class ExternalTimeStamper(HTTPTimeStamper):
             # remember the TSA's certificates: they go into the DSS for B-LT
             self._certs[signer.issuer_serial] = signer
             self.cert_registry.register(signer)
+
+
+    def _check_sm2(self, signed_data: cms.SignedData, message_digest: bytes) -> x509.Certificate:
+        """An SM2 token (e.g. a national SM2 TSA's): intact, validly signed by a
+        time-stamping certificate that chains to the trust anchors, none of it known
+        revoked (soft-fail, like the pyHanko check)."""
+        check = Material(self.trust_anchors).check_token(
+            signed_data, None, imprint_digest=message_digest, current_at=_utc_now())
+        if not (check.intact and check.valid and check.path.trusted
+                and check.path.revocation != "revoked" and check.signer is not None):
+            raise TimestampUnavailable(f"the token is not signed by the trusted TSA "
+                                       f"({check.indication})")
+        return check.signer
 
 
 def external_timestamper(

@@ -489,9 +489,15 @@ class Material:
         return intact, valid, signer
 
     def check_token(
-        self, signed_data: cms.SignedData, imprint_data: bytes, *, current_at: datetime | None
+        self,
+        signed_data: cms.SignedData,
+        imprint_data: bytes | None,
+        *,
+        current_at: datetime | None,
+        imprint_digest: bytes | None = None,
     ) -> CmsCheck:
-        """An RFC 3161 timestamp token (its SignedData) over ``imprint_data``.
+        """An RFC 3161 timestamp token (its SignedData) over ``imprint_data`` (or whose
+        imprint is ``imprint_digest``, for a caller that has only the digest).
 
         The TSA's path is checked at the token's own time and, when
         ``current_at`` is given (nothing later covers this token), then too.
@@ -502,8 +508,9 @@ class Material:
             raise ValueError("not a timestamp token")
         imprint = tst_info["message_imprint"]
         algorithm = imprint["hash_algorithm"]["algorithm"].native
-        intact = algorithm in DIGEST_SIZES and digest(algorithm, imprint_data) == (
-            imprint["hashed_message"].native)
+        if imprint_data is not None and algorithm in DIGEST_SIZES:
+            imprint_digest = digest(algorithm, imprint_data)
+        intact = imprint_digest is not None and imprint_digest == imprint["hashed_message"].native
         info_digest = signed_data["signer_infos"][0]["digest_algorithm"]["algorithm"].native
         if info_digest not in DIGEST_SIZES:
             raise ValueError(f"unsupported digest {info_digest}")

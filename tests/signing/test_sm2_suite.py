@@ -233,3 +233,46 @@ def test_a_revoked_seal_certificate_is_reported(filed: Filed, tmp_path: Path) ->
     assert sealed.revocation == "revoked" and sealed.indication == "FAILED/REVOKED"
     assert not report.valid
     assert all(s.ok for s in report.signatures if s.kind != "seal")
+
+
+def test_an_external_sm2_tsa_is_checked_and_used(contract: Contract, tmp_path: Path) -> None:
+    """Production needs an external TSA; an SM2 one (a national time service's) has its
+    tokens checked by signing.gm.verify, since pyHanko cannot. Here the "external" TSA is
+    another SM2 PKI's, over HTTP."""
+    import threading
+
+    from signing.timestamps import TimestampUnavailable
+    from tests.signing.conftest import _PkiServer
+
+    tsa_pki = Pki.load_or_create(tmp_path / "tsa", PASSPHRASE, "http://127.0.0.1:9",
+                                 suite="sm2")
+    server = _PkiServer()
+    server.pki = tsa_pki
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        def platform(anchor: x509.Certificate, where: str) -> Pki:
+            return Pki.load_or_create(tmp_path / where, PASSPHRASE, "http://127.0.0.1:9",
+                                      suite="sm2", tsa_url=f"{server.base_url}/pki/tsa",
+                                      tsa_trust_anchors=(anchor.dump(),))
+
+        pki = platform(tsa_pki.tsa_cert, "platform")  # the TSA's certificate, trusted directly
+        pdf = prepare_for_signing(contract.pdf, contract.slots, pki=pki)
+        name, id_number = PARTIES[0]
+        pdf = sign_party(pdf, contract.party_fields[0],
+                         SignerRequest(name, id_number, handwriting(1), datetime.now(UTC)),
+                         pki=pki)
+        report = validate_document(pdf, pki.validation_roots(), revocation_data=[
+            pki.ocsp_for(c).dump() for c in (pki.issuing_cert, pki.platform_cert)])
+        assert [s.indication for s in report.signatures] == ["PASSED/OK", "PASSED/OK"], report
+        assert ("OCSP response" in
+                Sm2DocumentCheck(pdf, [pki.root_cert, tsa_pki.tsa_cert], tmp_path).run())
+        # a TSA that chains to no anchor of ours is refused before anything is signed
+        stranger = Pki.load_or_create(tmp_path / "stranger", PASSPHRASE, "http://127.0.0.1:9",
+                                      suite="sm2")
+        refusing = platform(stranger.root_cert, "refusing")
+        with pytest.raises(TimestampUnavailable, match="not signed by the trusted TSA"):
+            prepare_for_signing(contract.pdf, contract.slots, pki=refusing)
+    finally:
+        server.shutdown()
+        server.server_close()
