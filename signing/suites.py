@@ -14,8 +14,9 @@ key type and the digest:
   :mod:`signing.gm.sm2`).
 
 Switching the suite of a deployment starts a second PKI beside the first
-(:func:`pki_subdir`): keys of one suite are never loaded by the other, and
-documents signed before keep their own certificates and validation data.
+(:meth:`SigningSuite.pki_subdir`): keys of one suite are never loaded by the
+other, and documents signed before keep their own certificates and validation
+data.
 """
 
 from __future__ import annotations

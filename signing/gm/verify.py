@@ -392,10 +392,11 @@ class Material:
                         name_hash, key_hash) or not self._responder_ok(basic, issuer):
                     continue
                 state = single["cert_status"]
-                if state.name == "revoked":
-                    if state.chosen["revocation_time"].native <= at:
-                        return "revoked"
-                elif state.name == "good" and _within(cert, single["this_update"].native):
+                if state.name == "revoked" and state.chosen["revocation_time"].native <= at:
+                    return "revoked"
+                # revoked only after ``at``: it was good then (past validation)
+                if state.name in ("good", "revoked") and _within(
+                        cert, single["this_update"].native):
                     good = True
         for item in self._crls:
             tbs = item["tbs_cert_list"]
@@ -405,8 +406,8 @@ class Material:
                       if entry["user_certificate"].native == serial]
             if any(entry["revocation_date"].native <= at for entry in listed):
                 return "revoked"
-            if not listed and _within(cert, tbs["this_update"].native):
-                good = True
+            if _within(cert, tbs["this_update"].native):
+                good = True  # not listed, or revoked only after ``at``
         return "good" if good else "unknown"
 
     def check_path(

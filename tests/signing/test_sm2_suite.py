@@ -233,6 +233,19 @@ def test_a_revoked_seal_certificate_is_reported(filed: Filed, tmp_path: Path) ->
     assert sealed.revocation == "revoked" and sealed.indication == "FAILED/REVOKED"
     assert not report.valid
     assert all(s.ok for s in report.signatures if s.kind != "seal")
+    # a party certificate revoked only after it signed: the signature stands (past validation)
+    party = next(s for s in PdfFileReader(BytesIO(filed.pdf)).embedded_signatures
+                 if s.field_name == filed.parties[0])
+    pki.revoke(party.signer_cert.serial_number, "key_compromise", at=datetime.now(UTC))
+    request = ocsp.OCSPRequest({"tbs_request": {"request_list": [{
+        "req_cert": cert_id_for(pki.issuing_cert, party.signer_cert.serial_number)}]}})
+    later = ocsp.OCSPResponse.load(pki.ocsp_response(request.dump()))
+    assert later.basic_ocsp_response["tbs_response_data"]["responses"][0][
+        "cert_status"].name == "revoked"
+    report = validate_document(filed.pdf, pki.validation_roots(),
+                               revocation_data=[fresh, later.dump()])
+    signed = next(s for s in report.signatures if s.field_name == filed.parties[0])
+    assert signed.ok and signed.revocation == "good", signed
 
 
 def test_an_external_sm2_tsa_is_checked_and_used(contract: Contract, tmp_path: Path) -> None:
