@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
+from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 
 from signing.fonts import find_fonts
@@ -217,7 +218,7 @@ class SealSigner(KeySigner):
         return await seal_contents(data_digest, pki=self._pki)
 
 
-def seal_signer(pki: Pki) -> KeySigner | object:
+def seal_signer(pki: Pki) -> Signer:
     """The signer :func:`signing.pades.file_document` seals with: :class:`SealSigner`,
     or pyHanko's PKCS#11 signer when the (ECDSA) seal key is in an HSM."""
     base = pki.seal_signer()
