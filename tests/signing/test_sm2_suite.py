@@ -289,3 +289,25 @@ def test_an_external_sm2_tsa_is_checked_and_used(contract: Contract, tmp_path: P
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_gm_names_registered_after_asn1crypto_was_used() -> None:
+    """A process that parsed a signature algorithm before signing.gm was imported (a
+    server start with an external TSA did): both old and new names must keep working."""
+    import subprocess
+    import sys
+
+    code = (
+        "from asn1crypto import algos\n"
+        "algos.SignedDigestAlgorithm({'algorithm': 'sha256_ecdsa'}).dump()\n"
+        "algos.DigestAlgorithm({'algorithm': 'sha256'}).dump()\n"
+        "import signing.gm.oids\n"
+        "assert algos.SignedDigestAlgorithm({'algorithm': 'sha256_ecdsa'}).dump()\n"
+        "assert algos.SignedDigestAlgorithm({'algorithm': 'sm2_sm3'}).dump().hex() == "
+        "'300a06082a811ccf55018375'\n"
+        "assert algos.DigestAlgorithm({'algorithm': 'sm3'})['algorithm'].dotted == "
+        "'1.2.156.10197.1.401'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
