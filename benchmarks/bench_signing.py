@@ -22,8 +22,14 @@ PDF, in the same process, one after the other:
     contract, the funds-custody agreement and the transaction notice with one
     key (:func:`signing.pades.sign_party_documents`, what one face verification
     signs), against three separate ``sign_party`` calls (a key each).
+(e) the SM2 suite (``SIGNING_SUITE=sm2``): the same party signature as (b)
+    with an SM2 PKI in the same run — SM2 key and certificate, SM3 digests,
+    SM2 timestamp and OCSP — against (b) (target: at most 2× the P-256 time);
+    then the raw signature primitive alone: our SM2 (OpenSSL 3 through
+    ctypes), ECDSA P-256 (pyca/cryptography), and the pure-Python ``gmssl``
+    (why the project does not sign with a pure-Python SM2).
 
-Prints a markdown table of median / p90 milliseconds and the ratio.
+Prints markdown tables of median / p90 milliseconds and the ratios.
 """
 
 from __future__ import annotations
@@ -128,6 +134,56 @@ def measure(
 def p90(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def row(label: str, samples: list[float], cpu: list[float], ratio: str) -> None:
+    print(f"| {label} | {statistics.median(samples):.1f} | {p90(samples):.1f} | "
+          f"{statistics.median(cpu):.1f} | {ratio} |")
+
+
+def measure_pair(
+    a: Callable[[], object], b: Callable[[], object], runs: int
+) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]]]:
+    """:func:`measure` of two functions, run alternately."""
+    out_a: tuple[list[float], list[float]] = ([], [])
+    out_b: tuple[list[float], list[float]] = ([], [])
+    for _ in range(2):
+        a(), b()
+    for _ in range(runs):
+        for fn, out in ((a, out_a), (b, out_b)):
+            wall, cpu = measure(fn, 1, warmup=0)
+            out[0].extend(wall)
+            out[1].extend(cpu)
+    return out_a, out_b
+
+
+def raw_signatures(runs: int) -> dict[str, list[float]]:
+    """ms per raw signature of 1 KiB: our SM2, ECDSA P-256, and gmssl's pure-Python SM2."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from signing.gm.sm2 import Sm2PrivateKey
+
+    data = os.urandom(1024)
+    sm2_key = Sm2PrivateKey.generate()
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    cases: dict[str, Callable[[], object]] = {
+        "SM2 / SM3, ours (OpenSSL 3 via ctypes)": lambda: sm2_key.sign(data),
+        "ECDSA P-256 / SHA-256 (pyca/cryptography)": lambda: p256.sign(
+            data, ec.ECDSA(hashes.SHA256())),
+    }
+    try:
+        from gmssl import sm2 as gm_sm2
+    except ImportError:  # a test dependency: pip install -e '.[dev]'
+        print("(gmssl not installed: no pure-Python row)")
+    else:
+        priv = asn1_keys.PrivateKeyInfo.load(sm2_key.to_der())["private_key"].parsed
+        point = bytes(asn1_keys.PublicKeyInfo.load(sm2_key.public_key().to_der())["public_key"])
+        crypt = gm_sm2.CryptSM2(private_key=f"{priv['private_key'].native:064x}",
+                                public_key=point[1:].hex())
+        crypt.public_key = point[1:].hex()
+        cases["SM2 / SM3, gmssl 3.2 (pure Python)"] = lambda: crypt.sign_with_sm3(data)
+    return {label: measure(fn, max(20, runs))[0] for label, fn in cases.items()}
 
 
 def baseline_signer(pki: Pki, tmp: Path) -> tuple[signers.Signer, timestamps.TimeStamper]:
@@ -242,12 +298,22 @@ def main() -> None:
     def three_keys() -> list[bytes]:
         return [sign_party(d, field, stored, pki=pki) for d in documents]
 
+    # (e) the SM2 suite: its own PKI, its own prepared document, the same request
+    sm2_pki = Pki.load_or_create(tmp / "pki", b"benchmark passphrase", "http://127.0.0.1:8000",
+                                 suite="sm2")
+    sm2_prepared = prepare_for_signing(pdf, slots, pki=sm2_pki)
+
+    def ours_sm2() -> bytes:
+        return sign_party(sm2_prepared, field, request, pki=sm2_pki)
+
     base = measure(baseline, args.baseline_runs)
-    party = measure(ours, args.runs)
+    # interleaved, so that load on the shared machine hits both alike
+    party, party_sm2 = measure_pair(ours, ours_sm2, args.runs)
     party_stored = measure(ours_stored, args.runs)
     filed = measure(filing, max(10, args.runs // 2))
     step_separate = measure(three_keys, max(10, args.runs // 2))
     step = measure(three_one_key, max(10, args.runs // 2))
+    primitives = raw_signatures(args.runs)
 
     load = os.getloadavg()[0]
     print(f"input: {len(prepared) // 1024} KiB contract PDF, field {field!r}")
@@ -265,11 +331,26 @@ def main() -> None:
         ("(d) ours: three documents, one key (one face verification)", step),
     ):
         median = statistics.median(samples)
-        ratio = "" if samples is base[0] else f"{base_median / median:.1f}×"
-        print(
-            f"| {label} | {median:.1f} | {p90(samples):.1f} | "
-            f"{statistics.median(cpu):.1f} | {ratio} |"
-        )
+        row(label, samples, cpu, "" if samples is base[0] else f"{base_median / median:.1f}×")
+    print()
+    print("SM2 suite, same run (ratio: SM2 / ECDSA P-256, median; target ≤ 2×):")
+    print()
+    print("| one party signature | median ms | p90 ms | CPU median ms | SM2 / P-256 |")
+    print("|---|---:|---:|---:|---:|")
+    p256_median = statistics.median(party[0])
+    for label, (samples, cpu) in (
+        ("ECDSA P-256 / SHA-256 (b)", party),
+        ("SM2 / SM3 (e)", party_sm2),
+    ):
+        median = statistics.median(samples)
+        row(label, samples, cpu, "" if samples is party[0] else f"{median / p256_median:.2f}×")
+    print()
+    print("| one raw signature (data: 1 KiB) | median ms | p90 ms | / ours SM2 |")
+    print("|---|---:|---:|---:|")
+    sm2_median = statistics.median(primitives["SM2 / SM3, ours (OpenSSL 3 via ctypes)"])
+    for label, samples in primitives.items():
+        median = statistics.median(samples)
+        print(f"| {label} | {median:.3f} | {p90(samples):.3f} | {median / sm2_median:.1f}× |")
 
 
 if __name__ == "__main__":

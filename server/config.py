@@ -193,6 +193,9 @@ class Settings:
     invitation_ttl_s: int = 7 * 24 * 3600
     filing_authority_name: str = "咸宁市住房和城乡建设局"
     tsa_url: str | None = None
+    # What every key and signature uses: ecdsa-p256 (ECDSA with SHA-256) or sm2 (SM2 with
+    # SM3, 国密); each suite has a PKI of its own under DATA_DIR/pki
+    signing_suite: str = "ecdsa-p256"
     # The PKI's descriptive configuration (certs/pki.toml by default)
     pki_config: Path | None = None
     # Archive-timestamp renewal: how far ahead a TSA certificate's expiry counts as due,
@@ -335,6 +338,7 @@ class Settings:
             invitation_ttl_s=_int(env, "INVITATION_TTL_S", 7 * 24 * 3600, minimum=60),
             filing_authority_name=env.get("FILING_AUTHORITY_NAME") or "咸宁市住房和城乡建设局",
             tsa_url=_url(env, "TSA_URL", None, ("http", "https")),
+            signing_suite=_choice(env, "SIGNING_SUITE", "ecdsa-p256", ("ecdsa-p256", "sm2")),
             pki_config=_existing_file(env, "PKI_CONFIG"),
             archive_renew_within_days=_int(env, "ARCHIVE_RENEW_WITHIN_DAYS", 180, minimum=1,
                                            maximum=3650),
@@ -403,6 +407,9 @@ class Settings:
         if self.pkcs11_module and not (self.pkcs11_token_label and self.pkcs11_pin):
             raise ConfigError("PKCS11_TOKEN_LABEL: PKCS11_MODULE needs PKCS11_TOKEN_LABEL and "
                               "PKCS11_PIN")
+        if self.pkcs11_module and self.signing_suite == "sm2":
+            raise ConfigError("PKCS11_MODULE: SIGNING_SUITE=sm2 keeps its keys in encrypted "
+                              "key files (SM2 keys in a PKCS#11 token are not supported)")
         provider_needs = {
             "tencent": ("tencent_secret_id", "tencent_secret_key", "tencent_rule_id"),
             "wechat": ("wechat_app_id", "wechat_app_secret"),

@@ -27,9 +27,12 @@ from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.document import CERTIFICATION_FIELD_NAME, CONTRACT, DOCUMENT_TITLES, SEAL_FIELD_NAME
+from signing.gm.sm2 import library_version
+from signing.gm.verify import is_sm2_signed
 from signing.pades import ARCHIVE_TIMESTAMP_PREFIX, seal_report
 from signing.pki import Pki
 from signing.render import template_renderer
+from signing.validation import ValidationReport, signature_algorithm, validate_document
 
 __all__ = [
     "ChainCheck",
@@ -129,6 +132,8 @@ class SignatureEntry:
     timestamp_time: datetime | None
     timestamp_authority: str | None
     document: str = CONTRACT_TITLE  # the document of the sale it is in (its title)
+    algorithm: str = ""  # SM2/SM3, ECDSA/SHA-256
+    check: str | None = None  # the platform's own check, when the report carries one (SM2)
 
 
 @dataclass(frozen=True)
@@ -172,10 +177,23 @@ def _common_name(name: Any) -> str:
     return str(native.get("common_name") or native.get("organization_name") or "")
 
 
-def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTRACT_TITLE
-                  ) -> list[SignatureEntry]:
+def _check_text(validation: ValidationReport | None, field_name: str) -> str | None:
+    if validation is None:
+        return None
+    found = next((s for s in validation.signatures if s.field_name == field_name), None)
+    if found is None:
+        return None
+    verdict = "通过" if found.ok else f"未通过（{found.indication}）"
+    if found.algorithm == "SM2/SM3":
+        return (f"{verdict}：SM2 签名、证书链、OCSP 与 CRL 由 {library_version()} 验证，"
+                "PDF 修改检测由 pyHanko 完成（pyHanko 不支持 SM2）")
+    return f"{verdict}：{found.checked_by}"
+
+
+def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTRACT_TITLE,
+                  validation: ValidationReport | None = None) -> list[SignatureEntry]:
     """Every signature and document timestamp of ``pdf`` (the sale's ``document``),
-    oldest first."""
+    oldest first; with each one's result from ``validation`` when given."""
     by_field = {p.field_name: p for p in parties}
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     out = []
@@ -211,8 +229,23 @@ def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTR
             timestamp_time=_tst_info(token)["gen_time"].native if token is not None else None,
             timestamp_authority=_common_name(ts_cert.subject) if ts_cert is not None else None,
             document=document,
+            algorithm=signature_algorithm(sig.signed_data),
+            check=_check_text(validation, name),
         ))
     return out
+
+
+def platform_check(pdf: bytes, pki: Pki) -> ValidationReport | None:
+    """The platform's own validation of an SM2 contract, for the report to carry.
+
+    PAdES readers cannot check SM2, so the report states the result and who
+    checked (:mod:`signing.gm.verify`, OpenSSL 3). ECDSA contracts carry none:
+    any PAdES reader checks those itself.
+    """
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    if not any(is_sm2_signed(sig.signed_data) for sig in reader.embedded_signatures):
+        return None
+    return validate_document(pdf, pki.validation_roots())
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -229,8 +262,15 @@ _KINDS = {"certification": "平台认证签名", "party": "当事人签名", "se
 _STATUS = {"passed": "通过", "failed": "未通过", "pending": "未完成"}
 
 
+_VERIFY_PADES = ("本报告为 PDF/A-2b 文件，带有平台的认证签名、可信时间戳及长期验证数据"
+                 "（PAdES B-LTA），可使用任意支持 PAdES 的软件离线验证。")
+_VERIFY_SM2 = ("本报告为 PDF/A-2b 文件，带有平台的国密（SM2/SM3）认证签名、可信时间戳及"
+               "长期验证数据（PAdES B-LTA 结构）；Adobe 等 PAdES 阅读器不支持 SM2，"
+               "请用 OpenSSL 3 离线验证（见第4条）。")
+
+
 def template_data(report: EvidenceReport, signatures: list[SignatureEntry],
-                  families: dict[str, list[str]]) -> dict[str, Any]:
+                  families: dict[str, list[str]], *, sm2: bool = False) -> dict[str, Any]:
     """Every string the template prints (the template only lays out)."""
     chain = report.chain
     if chain.ok:
@@ -243,6 +283,8 @@ def template_data(report: EvidenceReport, signatures: list[SignatureEntry],
         "fonts": families,
         "title": REPORT_TITLE,
         "platform": report.platform_name,
+        "sm2": sm2,
+        "verify_self": _VERIFY_SM2 if sm2 else _VERIFY_PADES,
         "summary": [
             ["合同编号", report.contract_no or "（未编号）"],
             ["备案编号", report.filing_no or "（未备案）"],
@@ -291,7 +333,8 @@ def template_data(report: EvidenceReport, signatures: list[SignatureEntry],
              "signer": s.signer,
              "serial": s.certificate_serial, "issuer": s.issuer,
              "signed": _time(s.signing_time), "timestamp": _time(s.timestamp_time),
-             "tsa": s.timestamp_authority or "—"}
+             "tsa": s.timestamp_authority or "—", "algorithm": s.algorithm or "—",
+             "check": s.check}
             for s in signatures
         ],
         "documents": [
@@ -311,13 +354,20 @@ def _current(report: EvidenceReport) -> list[tuple[str, str]]:
 
 
 def render_report(report: EvidenceReport, pdfs: Sequence[tuple[str, bytes]] | None,
-                  font_dirs: list[str] | None = None) -> bytes:
+                  font_dirs: list[str] | None = None, *,
+                  validations: dict[str, ValidationReport | None] | None = None,
+                  sm2: bool = False) -> bytes:
     """The unsigned report PDF (PDF/A-2b); ``pdfs``: the current PDF of each document of
-    the sale, with its title, whose signatures the report lists."""
+    the sale, with its title, whose signatures the report lists; ``validations``: the
+    platform's own check of each (SM2 documents); ``sm2``: the report itself is
+    SM2-signed."""
+    validations = validations or {}
     signatures = [entry for title, pdf in pdfs or ()
-                  for entry in signatures_in(pdf, report.parties, title)]
+                  for entry in signatures_in(pdf, report.parties, title,
+                                             validations.get(title))]
     renderer = template_renderer(TEMPLATE, font_dirs)
-    data = template_data(report, signatures, renderer.families)
+    data = template_data(report, signatures, renderer.families,
+                         sm2=sm2 or any(s.algorithm == "SM2/SM3" for s in signatures))
     return renderer.compile({"data": json.dumps(data, ensure_ascii=False)},
                             report.generated_at.astimezone(UTC).replace(microsecond=0))
 
@@ -325,5 +375,7 @@ def render_report(report: EvidenceReport, pdfs: Sequence[tuple[str, bytes]] | No
 def build_report(report: EvidenceReport, pdfs: Sequence[tuple[str, bytes]] | None,
                  font_dirs: list[str] | None, *, pki: Pki) -> bytes:
     """Render and seal: the finished evidence report (PAdES B-LTA)."""
-    return seal_report(render_report(report, pdfs, font_dirs), pki=pki,
-                       reason=f"{report.platform_name}出具{REPORT_TITLE}")
+    validations = {title: platform_check(pdf, pki) for title, pdf in pdfs or ()}
+    rendered = render_report(report, pdfs, font_dirs, validations=validations,
+                             sm2=pki.suite.is_sm2)
+    return seal_report(rendered, pki=pki, reason=f"{report.platform_name}出具{REPORT_TITLE}")

@@ -16,7 +16,12 @@ Two stores exist:
   only a handle is held in the process.
 
 Keys for a single signature (the parties' throw-away keys) never touch a
-store: see :func:`generate_private_key`.
+store: see :func:`new_soft_key`.
+
+SM2 keys (``SIGNING_SUITE=sm2``) are :class:`Sm2SoftKey`: pyca/cryptography has no
+SM2, so they sign through :mod:`signing.gm.sm2` (the system OpenSSL 3). They are
+kept in the same encrypted PKCS#8 files as every other key; :func:`decrypt_pkcs8`
+reads them back, since ``cryptography`` refuses to load a key on the SM2 curve.
 """
 
 from __future__ import annotations
@@ -27,11 +32,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asn1crypto import algos, keys, pem
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+from signing.gm import oids as gm_oids
+from signing.gm.sm2 import Sm2PrivateKey
 
 if TYPE_CHECKING:  # pragma: no cover
     import pkcs11
@@ -43,8 +52,12 @@ __all__ = [
     "Pkcs11KeyStore",
     "Pkcs11Settings",
     "SigningKey",
+    "Sm2SoftKey",
     "SoftKey",
+    "decrypt_pkcs8",
     "generate_private_key",
+    "is_sm2",
+    "new_soft_key",
     "open_pkcs11_session",
 ]
 
@@ -65,10 +78,10 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 
 @dataclass(frozen=True)
 class KeySpec:
-    """A key type as written in the PKI configuration: ``ec-p256``, ``rsa-3072``."""
+    """A key type as written in the PKI configuration: ``ec-p256``, ``rsa-3072``, ``sm2``."""
 
-    algorithm: str  # "ec" | "rsa"
-    parameter: str  # curve name ("p256") or modulus size ("3072")
+    algorithm: str  # "ec" | "rsa" | "sm2"
+    parameter: str  # curve name ("p256", "sm2p256v1") or modulus size ("3072")
 
     @classmethod
     def parse(cls, text: str) -> KeySpec:
@@ -77,21 +90,54 @@ class KeySpec:
             return cls(algorithm, parameter)
         if algorithm == "rsa" and parameter.isdigit() and int(parameter) >= 2048:
             return cls(algorithm, parameter)
-        raise ValueError(f"unsupported key type {text!r} (use ec-p256, ec-p384, rsa-3072, ...)")
+        if algorithm == "sm2" and parameter in ("", "sm2p256v1"):
+            return SM2_KEY
+        raise ValueError(
+            f"unsupported key type {text!r} (use ec-p256, ec-p384, rsa-3072, sm2, ...)"
+        )
 
     def __str__(self) -> str:
-        return f"{self.algorithm}-{self.parameter}"
+        return "sm2" if self.algorithm == "sm2" else f"{self.algorithm}-{self.parameter}"
+
+
+#: The one SM2 key type (GB/T 32918 fixes the curve).
+SM2_KEY = KeySpec("sm2", "sm2p256v1")
 
 
 def generate_private_key(spec: KeySpec) -> PrivateKey:
-    """A fresh in-memory key (for CA bootstrap and for one-signature party keys)."""
+    """A fresh in-memory ``cryptography`` key (ECDSA / RSA; SM2: :func:`new_soft_key`)."""
     if spec.algorithm == "ec":
         return ec.generate_private_key(_CURVES[spec.parameter][0]())
-    return rsa.generate_private_key(public_exponent=65537, key_size=int(spec.parameter))
+    if spec.algorithm == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(spec.parameter))
+    raise ValueError(f"{spec} keys are not cryptography keys (use new_soft_key)")
+
+
+def new_soft_key(spec: KeySpec) -> SoftKey | Sm2SoftKey:
+    """A fresh key in process memory (CA bootstrap, one-signature party keys)."""
+    if spec.algorithm == "sm2":
+        return Sm2SoftKey(Sm2PrivateKey.generate())
+    return SoftKey(generate_private_key(spec))
+
+
+def is_sm2(public_key: keys.PublicKeyInfo) -> bool:
+    """id-ecPublicKey on the SM2 curve: how GM/T 0015 certificates carry an SM2 key."""
+    if public_key.algorithm != "ec":
+        return False
+    params = public_key["algorithm"]["parameters"]
+    return params.name == "named" and params.chosen.dotted == gm_oids.SM2_CURVE
 
 
 def signature_mechanism(public_key: keys.PublicKeyInfo, digest: str) -> algos.SignedDigestAlgorithm:
-    """The X.509/CMS signature algorithm for a key and digest (PKCS#1 v1.5 for RSA)."""
+    """The X.509/CMS signature algorithm for a key and digest (PKCS#1 v1.5 for RSA).
+
+    SM2 is always SM2-with-SM3 (GM/T 0006 1.2.156.10197.1.501, no parameters),
+    whatever else the PKI is configured with.
+    """
+    if is_sm2(public_key):
+        if digest != "sm3":
+            raise ValueError(f"an SM2 key signs with SM3, not {digest}")
+        return algos.SignedDigestAlgorithm({"algorithm": "sm2_sm3"})
     if public_key.algorithm == "ec":
         return algos.SignedDigestAlgorithm({"algorithm": f"{digest}_ecdsa"})
     if public_key.algorithm == "rsa":
@@ -112,7 +158,20 @@ class SigningKey(Protocol):
         ...
 
 
-class SoftKey:
+class _LoadedKey:
+    """What every key held in process memory shares: its public key, its algorithm."""
+
+    _public_key_info: keys.PublicKeyInfo
+
+    @property
+    def public_key_info(self) -> keys.PublicKeyInfo:
+        return self._public_key_info
+
+    def signature_mechanism(self, digest: str) -> algos.SignedDigestAlgorithm:
+        return signature_mechanism(self._public_key_info, digest)
+
+
+class SoftKey(_LoadedKey):
     """A key held in process memory as a loaded ``cryptography`` key object."""
 
     def __init__(self, private_key: PrivateKey):
@@ -122,18 +181,46 @@ class SoftKey:
         )
         self._public_key_info = keys.PublicKeyInfo.load(spki)
 
-    @property
-    def public_key_info(self) -> keys.PublicKeyInfo:
-        return self._public_key_info
-
-    def signature_mechanism(self, digest: str) -> algos.SignedDigestAlgorithm:
-        return signature_mechanism(self._public_key_info, digest)
-
     def sign(self, data: bytes, digest: str) -> bytes:
         hash_algo = _HASHES[digest]()
         if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
             return self.private_key.sign(data, ec.ECDSA(hash_algo))
         return self.private_key.sign(data, padding.PKCS1v15(), hash_algo)
+
+    def pkcs8(self) -> bytes:
+        """Unencrypted PKCS#8 DER (for :func:`encrypt_pkcs8`)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+
+class Sm2SoftKey(_LoadedKey):
+    """An SM2 key in process memory, signing through the system OpenSSL 3.
+
+    The same interface as :class:`SoftKey`: ``sign(data, "sm3")`` is SM2 with
+    SM3 over ``data``, the Z value computed from GM/T 0009's default signer ID;
+    the result is DER ``SEQUENCE { r, s }`` like an ECDSA signature.
+    """
+
+    def __init__(self, private_key: Sm2PrivateKey):
+        self.private_key = private_key
+        self._public_key_info = keys.PublicKeyInfo.load(private_key.public_key().to_der())
+
+    def sign(self, data: bytes, digest: str) -> bytes:
+        if digest != "sm3":
+            raise ValueError(f"an SM2 key signs with SM3, not {digest}")
+        return self.private_key.sign(data)
+
+    def pkcs8(self) -> bytes:
+        return self.private_key.to_der()
+
+
+def _kind(key: SoftKey | Sm2SoftKey) -> str:
+    if isinstance(key, Sm2SoftKey):
+        return "sm2"
+    return "ec" if isinstance(key.private_key, ec.EllipticCurvePrivateKey) else "rsa"
 
 
 class KeyStore(Protocol):
@@ -164,24 +251,35 @@ class FileKeyStore:
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
 
-    def load_or_create(self, name: str, spec: KeySpec) -> SoftKey:
+    def load_or_create(self, name: str, spec: KeySpec) -> SoftKey | Sm2SoftKey:
         path = self.path(name)
         if path.exists():
-            return self.load(name)
+            key = self.load(name)
+            if _kind(key) != spec.algorithm:
+                # e.g. SIGNING_SUITE changed on a data directory: never sign with the old key
+                raise ValueError(f"{path}: a {_kind(key)} key where the configuration "
+                                 f"asks for {spec}")
+            return key
         return self.replace(name, spec)
 
-    def load(self, name: str) -> SoftKey:
+    def load(self, name: str) -> SoftKey | Sm2SoftKey:
         path = self.path(name)
-        key = serialization.load_pem_private_key(path.read_bytes(), self._passphrase)
+        armored = path.read_bytes()
+        try:
+            key = serialization.load_pem_private_key(armored, self._passphrase)
+        except UnsupportedAlgorithm:
+            # cryptography knows no SM2 curve: decrypt the PKCS#8 here, load it by OpenSSL
+            return Sm2SoftKey(Sm2PrivateKey.from_der(decrypt_pkcs8(armored, self._passphrase)))
         if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
             raise ValueError(f"{path}: unsupported key type")
         return SoftKey(key)
 
-    def replace(self, name: str, spec: KeySpec) -> SoftKey:
+    def replace(self, name: str, spec: KeySpec) -> SoftKey | Sm2SoftKey:
         """A new key under ``name``, replacing any previous one (key rollover)."""
         path = self.path(name)
-        key = generate_private_key(spec)
-        armored = encrypt_pkcs8(key, self._passphrase, self._kdf_rounds)
+        key = new_soft_key(spec)
+        plain = key.pkcs8()
+        armored = encrypt_pkcs8(plain, self._passphrase, self._kdf_rounds)
         self.directory.mkdir(parents=True, exist_ok=True)
         # create with 0600 from the start: a chmod afterwards leaves a window
         tmp = path.with_suffix(".tmp")
@@ -189,21 +287,18 @@ class FileKeyStore:
         with os.fdopen(fd, "wb") as fh:
             fh.write(armored)
         tmp.replace(path)
-        return SoftKey(key)
+        return key
 
 
-def encrypt_pkcs8(key: PrivateKey, passphrase: bytes, kdf_rounds: int) -> bytes:
+def encrypt_pkcs8(key: PrivateKey | bytes, passphrase: bytes, kdf_rounds: int) -> bytes:
     """PEM ``ENCRYPTED PRIVATE KEY`` with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC).
 
     Written by hand because ``BestAvailableEncryption`` fixes PBKDF2 at 2048
     iterations, far below current guidance; OpenSSL (and so ``cryptography``)
-    reads the result back like any other PKCS#8 file.
+    reads the result back like any other PKCS#8 file. ``key`` is a
+    ``cryptography`` key or an unencrypted PKCS#8 DER (an SM2 key's).
     """
-    plain = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    plain = key if isinstance(key, bytes) else SoftKey(key).pkcs8()
     salt, iv = os.urandom(16), os.urandom(16)
     kek = PBKDF2HMAC(hashes.SHA256(), length=32, salt=salt, iterations=kdf_rounds).derive(
         passphrase
@@ -232,6 +327,42 @@ def encrypt_pkcs8(key: PrivateKey, passphrase: bytes, kdf_rounds: int) -> bytes:
         }
     )
     return pem.armor("ENCRYPTED PRIVATE KEY", info.dump())
+
+
+def decrypt_pkcs8(armored: bytes, passphrase: bytes) -> bytes:
+    """The unencrypted PKCS#8 DER inside a file written by :func:`encrypt_pkcs8`.
+
+    Only that scheme (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) is read: it is
+    what this project writes, and it is needed only for keys ``cryptography``
+    cannot load (SM2). A wrong passphrase is a ValueError, like cryptography's.
+    """
+    _, _, der = pem.unarmor(armored)
+    info = keys.EncryptedPrivateKeyInfo.load(der)
+    scheme = info["encryption_algorithm"]
+    if scheme["algorithm"].native != "pbes2":
+        raise ValueError("not a PBES2-encrypted key file")
+    params = scheme["parameters"]
+    kdf = params["key_derivation_func"]["parameters"]
+    cipher = params["encryption_scheme"]
+    if (
+        params["key_derivation_func"]["algorithm"].native != "pbkdf2"
+        or kdf["prf"]["algorithm"].native != "sha256"
+        or cipher["algorithm"].native != "aes256_cbc"
+    ):
+        raise ValueError("unsupported key-file encryption (expected PBKDF2-SHA256, AES-256-CBC)")
+    kek = PBKDF2HMAC(
+        hashes.SHA256(),
+        length=32,
+        salt=kdf["salt"].native,
+        iterations=kdf["iteration_count"].native,
+    ).derive(passphrase)
+    decryptor = Cipher(algorithms.AES(kek), modes.CBC(cipher["parameters"].native)).decryptor()
+    padded = decryptor.update(info["encrypted_data"].native) + decryptor.finalize()
+    unpadder = sym_padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError:
+        raise ValueError("bad decrypt: wrong passphrase?") from None
 
 
 @dataclass(frozen=True)
@@ -351,6 +482,10 @@ class Pkcs11KeyStore:
         from pkcs11 import Attribute, KeyType
         from pkcs11.util.ec import encode_named_curve_parameters
 
+        if spec.algorithm == "sm2":
+            # PKCS#11 v2.40 has no SM2 mechanism; vendor extensions differ per token
+            raise ValueError("SM2 keys in a PKCS#11 token are not supported: with "
+                             "SIGNING_SUITE=sm2 the keys are encrypted key files")
         label = self._label(name)
         key_id = os.urandom(16)
         private_template = {

@@ -57,7 +57,7 @@ from signing.filing_stamp import TEXT_BAND, FilingStampStyle
 from signing.pdfa import PdfA2Writer
 from signing.pki import Pki
 from signing.pki.cms import KeySigner
-from signing.seal import seal_image
+from signing.seal import seal_image, seal_signer
 from signing.signature_image import signature_ink
 from signing.timestamps import LocalTimeStamper
 
@@ -638,16 +638,15 @@ def file_document(
         )
 
     timestamper = pki.timestamper()
+    signer = seal_signer(pki)  # the seal's format is signing.seal's to decide
     sealed = _run(
         _sign(
             pdf,
             meta,
-            pki.seal_signer(),
+            signer,
             timestamper=timestamper,
             stamp_style=appearance,
-            reserve=_reserve(
-                [pki.seal_cert, pki.issuing_cert], timestamper, signer=pki.seal_signer()
-            ),
+            reserve=_reserve([pki.seal_cert, pki.issuing_cert], timestamper, signer=signer),
         )
     )
     return add_archive_timestamp(sealed, pki=pki)

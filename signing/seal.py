@@ -1,4 +1,14 @@
-"""The filing authority's round red seal (网签备案专用章), drawn with Pillow.
+"""The filing authority's seal (网签备案专用章): its picture, and what its signature is.
+
+**The seal's signature** (:func:`seal_contents`) is the one place that decides
+what goes into the seal field's ``/Contents``; :class:`SealSigner` hands it
+to pyHanko. Today, in both signing suites, it is a CMS SignedData (PAdES
+B-T) by the seal key with a signature timestamp — ECDSA/SHA-256, or SM2/SM3
+with ``SIGNING_SUITE=sm2``. Under the SM2 suite it is to become a GB/T 38540
+electronic seal (an ``SES_Signature`` over the document's SM3 hash holding the
+``SES_Seal``, :mod:`signing.gm.ses`): only :func:`seal_contents` changes.
+
+**The picture**: a round red seal, drawn with Pillow.
 
 Laid out like a Chinese official seal (GA 241 style): a red ring, the
 authority's name set along the upper arc with every character upright
@@ -17,12 +27,27 @@ import math
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import TimeStamper
 
 from signing.fonts import find_fonts
+from signing.pki.cms import KeySigner
 
-__all__ = ["SEAL_CAPTION", "SEAL_RED", "seal_font_path", "seal_image"]
+if TYPE_CHECKING:  # pragma: no cover
+    from signing.pki import Pki
+
+__all__ = [
+    "SEAL_CAPTION",
+    "SEAL_RED",
+    "SealSigner",
+    "seal_contents",
+    "seal_font_path",
+    "seal_image",
+    "seal_signer",
+]
 
 SEAL_RED = (230, 0, 18)
 SEAL_CAPTION = "网签备案专用章"
@@ -148,3 +173,53 @@ def seal_image(
     """
     with _lock:
         return _cached_seal(authority_name, caption, size, font_dirs)
+
+
+# -- the seal's signature --------------------------------------------------------------------
+
+
+async def seal_contents(document_digest: bytes, *, pki: Pki) -> bytes:
+    """The seal field's ``/Contents`` for a document whose signed byte ranges hash to
+    ``document_digest`` (with the suite's digest: SHA-256, or SM3 under SM2).
+
+    **The seam for GB/T 38540.** Today: a CMS SignedData by the seal key
+    (``Pki.seal_signer``: the seal certificate, the issuing CA's certificate)
+    with a signature timestamp from ``pki.timestamper()``, for both suites.
+    Under ``SIGNING_SUITE=sm2`` this is where an ``SES_Signature`` is to be
+    built instead: ``TBS_Sign`` (the ``SES_Seal``, the time, ``document_digest``
+    as the SM3 data hash, property info), the seal key's SM2 signature, a
+    timestamp. Nothing else in filing changes; what follows from a new format:
+
+    * room: :func:`signing.pades._reserve` budgets a CMS of known certificate
+      sizes, and a larger blob is signed again with twice the room;
+    * validation: :mod:`signing.validation` picks a checker per signature
+      from its CMS ``signatureAlgorithm``; a ``/Contents`` that is not CMS
+      needs its own branch there (and in :mod:`signing.evidence_report`).
+    """
+    signer = pki.seal_signer()
+    if not isinstance(signer, KeySigner):
+        raise TypeError("an HSM-held seal key signs through pyHanko (see seal_signer)")
+    return await signer.signature_container(document_digest, pki.timestamper())
+
+
+class SealSigner(KeySigner):
+    """pyHanko's view of the seal: a :class:`KeySigner` whose container is
+    :func:`seal_contents`, so the seal's format is decided in one place."""
+
+    def __init__(self, pki: Pki):
+        base = pki.seal_signer()
+        assert isinstance(base, KeySigner)
+        super().__init__(base.key, pki.seal_cert, [pki.issuing_cert], digest=base.digest)
+        self._pki = pki
+
+    async def signature_container(
+        self, data_digest: bytes, timestamper: TimeStamper | None
+    ) -> bytes:
+        return await seal_contents(data_digest, pki=self._pki)
+
+
+def seal_signer(pki: Pki) -> Signer:
+    """The signer :func:`signing.pades.file_document` seals with: :class:`SealSigner`,
+    or pyHanko's PKCS#11 signer when the (ECDSA) seal key is in an HSM."""
+    base = pki.seal_signer()
+    return SealSigner(pki) if isinstance(base, KeySigner) else base

@@ -1,7 +1,8 @@
 """Trusted timestamps (RFC 3161): an in-process TSA, or an external one by URL.
 
 The in-process TSA signs with the platform's TSA certificate, with the key
-kept loaded, so a party signature's B-T timestamp costs one ECDSA signature
+kept loaded (ECDSA, or SM2 with SM3 under the SM2 suite), so a party
+signature's B-T timestamp costs one signature
 and some byte concatenation instead of an HTTP round trip: everything in a
 token that does not depend on the request (the ESS signing-certificate
 attribute, the certificate set, the signer identifier) is encoded once per
@@ -20,13 +21,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, core, tsp, x509
-from cryptography.hazmat.primitives import hashes
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError, handle_tsp_response
 
+from signing.gm.verify import Material, is_sm2_signed
 from signing.keys import SigningKey
 from signing.pki import der
 from signing.pki.cms import OID_TST_INFO, CmsSigner
+from signing.pki.digests import DIGEST_SIZES, digest
 
 __all__ = [
     "ExternalTimeStamper",
@@ -35,8 +37,6 @@ __all__ = [
     "external_timestamper",
 ]
 
-_DIGESTS = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
-_DIGEST_SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
 
 
 class TimestampUnavailable(Exception):
@@ -107,10 +107,10 @@ class LocalTimeStamper(TimeStamper):
         ``include_certificate`` is the request's certReq: without it the
         token names its signer but does not carry the certificate.
         """
-        if md_algorithm not in _DIGESTS:
+        if md_algorithm not in DIGEST_SIZES:
             raise ValueError(f"unsupported digest {md_algorithm}")
-        if len(message_digest) != _DIGEST_SIZES[md_algorithm]:
-            raise ValueError(f"a {md_algorithm} imprint is {_DIGEST_SIZES[md_algorithm]} bytes")
+        if len(message_digest) != DIGEST_SIZES[md_algorithm]:
+            raise ValueError(f"a {md_algorithm} imprint is {DIGEST_SIZES[md_algorithm]} bytes")
         gen_time = self.clock().astimezone(UTC)
         fields = [
             der.integer(1),
@@ -125,10 +125,8 @@ class LocalTimeStamper(TimeStamper):
             fields.append(der.integer(nonce))
         fields.append(self._tsa_name)
         tst_info = der.sequence(*fields)
-        md = hashes.Hash(_DIGESTS[self.digest]())
-        md.update(tst_info)
         signer = self._cms if include_certificate else self._cms_no_certs
-        return signer.sign(OID_TST_INFO, md.finalize(), encapsulated=tst_info)
+        return signer.sign(OID_TST_INFO, digest(self.digest, tst_info), encapsulated=tst_info)
 
     def token(self, request: tsp.TimeStampReq) -> cms.ContentInfo:
         """A signed TimeStampToken for a parsed request."""
@@ -157,10 +155,10 @@ class LocalTimeStamper(TimeStamper):
             hashed = imprint["hashed_message"].native
         except (ValueError, TypeError, KeyError):
             return "bad_data_format", "not a DER TimeStampReq"
-        if algorithm not in _DIGESTS:
+        if algorithm not in DIGEST_SIZES:
             return "bad_alg", f"unsupported hash algorithm {algorithm}"
-        if len(hashed) != _DIGEST_SIZES[algorithm]:
-            size = _DIGEST_SIZES[algorithm]
+        if len(hashed) != DIGEST_SIZES[algorithm]:
+            size = DIGEST_SIZES[algorithm]
             return "bad_data_format", f"{algorithm} imprint must be {size} bytes"
         policy = request["req_policy"]
         if policy.native is not None and policy.dotted != self.policy_oid:
@@ -282,6 +280,11 @@ class ExternalTimeStamper(HTTPTimeStamper):
                 raise TimestampUnavailable(
                     f"the token's policy {tst_info['policy'].dotted} is not {self.policy_oid}"
                 )
+            if is_sm2_signed(signed_data):  # pyHanko cannot check SM2: signing.gm.verify does
+                signer = self._check_sm2(signed_data, message_digest)
+                self._certs[signer.issuer_serial] = signer
+                self.cert_registry.register(signer)
+                return
             context = ValidationContext(
                 trust_roots=self.trust_anchors,
                 allow_fetching=False,
@@ -302,6 +305,19 @@ class ExternalTimeStamper(HTTPTimeStamper):
             # remember the TSA's certificates: they go into the DSS for B-LT
             self._certs[signer.issuer_serial] = signer
             self.cert_registry.register(signer)
+
+
+    def _check_sm2(self, signed_data: cms.SignedData, message_digest: bytes) -> x509.Certificate:
+        """An SM2 token (e.g. a national SM2 TSA's): intact, validly signed by a
+        time-stamping certificate that chains to the trust anchors, none of it known
+        revoked (soft-fail, like the pyHanko check)."""
+        check = Material(self.trust_anchors).check_token(
+            signed_data, None, imprint_digest=message_digest, current_at=_utc_now())
+        if not (check.intact and check.valid and check.path.trusted
+                and check.path.revocation != "revoked" and check.signer is not None):
+            raise TimestampUnavailable(f"the token is not signed by the trusted TSA "
+                                       f"({check.indication})")
+        return check.signer
 
 
 def external_timestamper(

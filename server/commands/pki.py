@@ -17,6 +17,11 @@ pyHanko (``pyhanko sign adesverify``), our service stopped or unreachable:
   directly that needs fresh status data (online), with it none;
 * ``pyhanko.yml``: a pyHanko CLI configuration with a validation context
   ``registry`` naming both files.
+
+With ``SIGNING_SUITE=sm2`` pyHanko cannot validate the documents, so instead of
+``pyhanko.yml`` it writes ``sm2_check.py`` (:mod:`signing.gm.offline_check`, a
+standalone script: ``python sm2_check.py --roots roots.pem FILED.pdf``), which
+checks every SM2 signature with the ``openssl`` command line.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pki_sub = p.add_subparsers(dest="pki_command", required=True, metavar="ACTION")
     trust = pki_sub.add_parser("trust-config",
                                help="write the offline validation configuration for registry "
-                                    "offices (roots.pem, tsa.pem, pyhanko.yml)")
+                                    "offices (roots.pem, tsa.pem, pyhanko.yml or, with "
+                                    "SIGNING_SUITE=sm2, sm2_check.py)")
     trust.add_argument("--out", required=True, type=Path, help="directory to write into")
     trust.set_defaults(handler=run_trust_config)
     revoke = pki_sub.add_parser("revoke", help="revoke a certificate this PKI issued")
@@ -93,9 +99,16 @@ def run_trust_config(args: argparse.Namespace) -> int:
     tsa = pki.tsa_certs()
     (out / "roots.pem").write_bytes(pki.roots_pem())
     (out / "tsa.pem").write_bytes(certificates_pem(tsa))
-    (out / "pyhanko.yml").write_text(PYHANKO_CONFIG)
-    print(json.dumps({"roots": 1, "tsa_certificates": len(tsa), "files": [
-        "roots.pem", "tsa.pem", "pyhanko.yml"]}))
+    if pki.suite.is_sm2:
+        from signing.gm import offline_check
+
+        checker = "sm2_check.py"
+        (out / checker).write_bytes(Path(offline_check.__file__).read_bytes())
+    else:
+        checker = "pyhanko.yml"
+        (out / checker).write_text(PYHANKO_CONFIG)
+    print(json.dumps({"roots": 1, "tsa_certificates": len(tsa), "suite": pki.suite.name,
+                      "files": ["roots.pem", "tsa.pem", checker]}))
     if settings.tsa_url:
         print("note: TSA_URL is set: trust that TSA's certificate as well "
               "(tsa.pem lists only the in-process TSA)")

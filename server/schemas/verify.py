@@ -36,6 +36,10 @@ class DocumentReport(Answer):
     readable: bool
     signatures_valid: bool | None
     signatures: list[dict[str, Any]]
+    checked_by: list[str] = Field(
+        default_factory=list,
+        description="Who checked the signatures: pyHanko (ECDSA) or OpenSSL 3 libcrypto (SM2, "
+                    "which pyHanko does not support); each signature names its `algorithm`.")
     filed_sha256: str | None
     uploaded_sha256: str
     uploaded_size: int

@@ -31,6 +31,7 @@ def pki_settings(settings: Settings, secrets: ServiceSecrets) -> PkiSettings:
         tsa_trust_anchors=read_certificates(settings.tsa_ca_file) if settings.tsa_ca_file else (),
         tsa_policy_oid=settings.tsa_policy_oid,
         tsa_timeout_s=settings.tsa_timeout_s,
+        suite=settings.signing_suite,
         lock_redis_url=settings.redis_url,
         lock_prefix=settings.redis_key_prefix,
     )

@@ -117,7 +117,9 @@ async def verify_json(request: Request, code: str) -> HTTPResponse:
     "bytes_after_match, added_after_filing, readable, signatures_valid, "
     "signatures: [{field_name, kind, signer (masked), signer_id_masked, signing_time, "
     "timestamp_time, intact, valid, trusted, revocation, modification_level, coverage, "
-    "indication, ok}], filed_sha256, uploaded_sha256, uploaded_size, status, "
+    "indication, ok, algorithm (ECDSA/SHA-256 | SM2/SM3), checked_by}], checked_by (who "
+    "checked what: pyHanko for ECDSA; OpenSSL 3 libcrypto for SM2, which pyHanko does not "
+    "support), filed_sha256, uploaded_sha256, uploaded_size, status, "
     "conclusion: {level: ok|warn|bad, text}}`. 400 `invalid_pdf` / `empty_body`, "
     "413 `payload_too_large`, 415 `unsupported_media_type`, 429 `rate_limited`.")
 async def verify_document(request: Request, code: str) -> HTTPResponse:

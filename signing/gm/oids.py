@@ -21,16 +21,27 @@ SM2_CMS_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
 DEFAULT_USER_ID = b"1234567812345678"
 
 
+def _name(oid_class: type, dotted: str, name: str) -> None:
+    """Add ``dotted`` = ``name`` to an asn1crypto OID class.
+
+    asn1crypto builds a class's reverse map once, when its first instance is
+    made (and never again for that class): if that already happened — any
+    signature algorithm parsed before this module was imported — the new name
+    goes into the existing reverse map; resetting it to None would break
+    every later use of the class.
+    """
+    oid_class._map.setdefault(dotted, name)
+    if oid_class._reverse_map is not None:
+        oid_class._reverse_map.setdefault(name, dotted)
+
+
 def register() -> None:
     """Make asn1crypto know the identifiers (idempotent; done on import)."""
     keys.NamedCurve.register("sm2p256v1", SM2_CURVE, 32)
-    algos.SignedDigestAlgorithmId._map[SM2_WITH_SM3] = "sm2_sm3"
-    algos.SignedDigestAlgorithmId._reverse_map = None
-    algos.DigestAlgorithmId._map[SM3] = "sm3"
-    algos.DigestAlgorithmId._reverse_map = None
-    cms.ContentType._map.setdefault(SM2_CMS_DATA, "sm2_data")
-    cms.ContentType._map.setdefault(SM2_CMS_SIGNED_DATA, "sm2_signed_data")
-    cms.ContentType._reverse_map = None
+    _name(algos.SignedDigestAlgorithmId, SM2_WITH_SM3, "sm2_sm3")
+    _name(algos.DigestAlgorithmId, SM3, "sm3")
+    _name(cms.ContentType, SM2_CMS_DATA, "sm2_data")
+    _name(cms.ContentType, SM2_CMS_SIGNED_DATA, "sm2_signed_data")
 
 
 register()

@@ -24,7 +24,7 @@ from asn1crypto import keys
 
 from signing.gm.oids import DEFAULT_USER_ID, SM2_CURVE
 
-__all__ = ["Sm2Error", "Sm2PrivateKey", "Sm2PublicKey", "sm3"]
+__all__ = ["Sm2Error", "Sm2PrivateKey", "Sm2PublicKey", "library_version", "sm3"]
 
 
 class Sm2Error(Exception):
@@ -42,6 +42,7 @@ def _lib() -> ctypes.CDLL:
         raise Sm2Error("SM2 signing needs OpenSSL 3's libcrypto")
     sigs = {
         "OpenSSL_version_num": (ctypes.c_ulong, []),
+        "OpenSSL_version": (ctypes.c_char_p, [ctypes.c_int]),
         "EVP_PKEY_CTX_new_from_name": (_c_p, [_c_p, ctypes.c_char_p, _c_p]),
         "EVP_PKEY_CTX_new": (_c_p, [_c_p, _c_p]),
         "EVP_PKEY_CTX_free": (None, [_c_p]),
@@ -100,6 +101,12 @@ def _d2i(fn_name: str, der: bytes) -> int:
         lib.ERR_clear_error()
         raise Sm2Error("not an SM2 key")
     return pkey
+
+
+def library_version() -> str:
+    """The libcrypto doing the SM2 work, e.g. ``OpenSSL 3.0.19 27 Jan 2026`` (for reports
+    that say who checked a signature)."""
+    return _lib().OpenSSL_version(0).decode()
 
 
 def sm3(data: bytes) -> bytes:

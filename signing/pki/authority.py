@@ -9,9 +9,12 @@
               ├── time-stamping unit certificate
               └── OCSP responder (delegated)
 
-Everything is generated on first use from ``certs/pki.toml`` and kept in a
-data directory: certificates as DER files, keys either as passphrase-encrypted
-PKCS#8 files or inside a PKCS#11 token (per role, see
+Everything is generated on first use from ``certs/pki.toml``, under the
+deployment's signing suite (:mod:`signing.suites`: ECDSA, or SM2 with SM3 for
+every key, certificate, CRL, OCSP response and timestamp), and kept in a
+data directory (an SM2 PKI in its ``sm2/`` subdirectory, so the two never
+mix): certificates as DER files, keys either as passphrase-encrypted PKCS#8
+files or inside a PKCS#11 token (per role, see
 :class:`~signing.keys.Pkcs11Settings`). A :class:`Pki` object holds the loaded
 keys for the life of the process; build it once per process
 (:mod:`signing.worker`) and reuse it for every signature.
@@ -41,8 +44,9 @@ from signing.keys import (
     Pkcs11KeyStore,
     Pkcs11Settings,
     SigningKey,
+    Sm2SoftKey,
     SoftKey,
-    generate_private_key,
+    new_soft_key,
     open_pkcs11_session,
 )
 from signing.pki import locks
@@ -64,6 +68,7 @@ from signing.pki.identity import id_hash, signer_subject
 from signing.pki.locks import pki_lock
 from signing.pki.ocsp import KnownCert, OcspAuthority, Responder, build_response, respond
 from signing.pki.revocation import RevocationList
+from signing.suites import ECDSA_P256, SigningSuite, get_suite
 
 __all__ = ["CA_NAMES", "ROLES", "IssuedSigner", "Pki", "PkiSettings"]
 
@@ -101,6 +106,8 @@ class PkiSettings:
         client asks an external TSA for (reqPolicy) and requires in its
         tokens. None: ``certs/pki.toml``'s for the in-process TSA, the
         external TSA's default policy otherwise.
+    :param suite:
+        The signing suite's name (``SIGNING_SUITE``): ``ecdsa-p256`` or ``sm2``.
     """
 
     data_dir: Path
@@ -114,6 +121,7 @@ class PkiSettings:
     tsa_trust_anchors: tuple[bytes, ...] = ()
     tsa_policy_oid: str | None = None
     tsa_timeout_s: float = 10
+    suite: str = ECDSA_P256.name
     #: Redis for the creation/renewal lock when several hosts share ``data_dir``
     lock_redis_url: str | None = None
     lock_prefix: str = "hs:"
@@ -124,7 +132,9 @@ class IssuedSigner:
     """A party's certificate with its one-signature private key (never stored)."""
 
     certificate: x509.Certificate
-    key: SoftKey
+    key: SoftKey | Sm2SoftKey
+
+_SOFT_KEYS = (SoftKey, Sm2SoftKey)
 
 
 def _derive(passphrase: bytes, purpose: bytes) -> bytes:
@@ -201,6 +211,7 @@ class Pki:
         tsa_policy_oid: str | None = None,
         tsa_timeout_s: float = 10,
         clock: Callable[[], datetime] = _utc_now,
+        suite: SigningSuite | str = ECDSA_P256,
     ) -> Pki:
         """Open the PKI in ``data_dir``, generating keys and certificates on first use.
 
@@ -209,9 +220,17 @@ class Pki:
         every certificate issued (CRL, OCSP and CA-issuer URLs): the CA
         certificates keep the one they were created with. ``clock`` is the
         time source for everything issued (tests move it to sign "in the past").
+        ``suite``: the signing suite; an SM2 PKI lives in ``data_dir/sm2``.
         """
-        config = load_config(config_path)
+        suite = get_suite(suite)
+        config = load_config(config_path, suite)
         data_dir = Path(data_dir)
+        subdir = suite.pki_subdir()
+        if subdir is not None:
+            data_dir = data_dir / subdir
+        if pkcs11 is not None and suite.is_sm2:
+            raise ValueError("SIGNING_SUITE=sm2 keeps its keys in encrypted files: "
+                             "SM2 keys in a PKCS#11 token are not supported")
         data_dir.mkdir(parents=True, exist_ok=True)
         session = open_pkcs11_session(pkcs11) if pkcs11 is not None else None
         file_store = FileKeyStore(data_dir / "keys", passphrase, config.kdf_rounds)
@@ -222,7 +241,9 @@ class Pki:
                 return hsm_store
             return file_store
 
-        serial_key = _derive(passphrase, b"certificate serial tag")
+        # per suite: a serial one PKI issued is never taken as issued by the other
+        serial_key = _derive(passphrase, b"certificate serial tag" + (
+            b"" if subdir is None else b" " + subdir.encode()))
         tagger = SerialTagger(serial_key)
         with _locked(data_dir):
             keys = {
@@ -271,7 +292,13 @@ class Pki:
             tsa_trust_anchors=settings.tsa_trust_anchors,
             tsa_policy_oid=settings.tsa_policy_oid,
             tsa_timeout_s=settings.tsa_timeout_s,
+            suite=settings.suite,
         )
+
+    @property
+    def suite(self) -> SigningSuite:
+        """The signing suite every key and signature of this PKI follows."""
+        return self.config.suite
 
     # -- URLs and certificates --------------------------------------------
 
@@ -337,7 +364,7 @@ class Pki:
         """A fresh key and a short-lived certificate for one party signature."""
         profile = self.config.signer
         now = (now or self.clock()).astimezone(UTC).replace(microsecond=0)
-        private_key = SoftKey(generate_private_key(profile.key))
+        private_key = new_soft_key(profile.key)
         subject = signer_subject(
             name,
             id_number,
@@ -363,7 +390,7 @@ class Pki:
         if self._seal_signer is None:
             seal_key = self._keys["seal"]
             chain = [self.issuing_cert]
-            if not isinstance(seal_key, SoftKey):
+            if not isinstance(seal_key, _SOFT_KEYS):
                 self._seal_signer = self._pkcs11_signer(seal_key, self.seal_cert, chain)
             else:
                 self._seal_signer = KeySigner(
@@ -374,7 +401,7 @@ class Pki:
     def platform_signer(self) -> Signer:
         """The platform's certification signer (document certification at freeze)."""
         key = self._keys["platform"]
-        if not isinstance(key, SoftKey):
+        if not isinstance(key, _SOFT_KEYS):
             return self._pkcs11_signer(key, self.platform_cert)
         return KeySigner(key, self.platform_cert, digest=self.config.digest_algorithm)
 

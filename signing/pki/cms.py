@@ -6,6 +6,13 @@ RFC 3161 timestamp token inside it. Everything that does not change between
 signatures by the same key (algorithm identifiers, the signer identifier,
 the ESS signing-certificate attribute, the certificate set) is encoded once;
 a signature then costs one hash, one raw signature and some concatenation.
+
+The same code makes the SM2 suite's containers (GM/T 0010 algorithm
+identifiers: digestAlgorithm SM3 ``1.2.156.10197.1.401``, signatureAlgorithm
+SM2-with-SM3 ``1.2.156.10197.1.501``). The content types stay RFC 5652's
+``id-data`` / ``id-signedData``: a PDF reader looks for a CMS SignedData in
+``/Contents`` and ``openssl cms`` parses only those, so GM/T 0010's own
+content-type OIDs would make the signatures unreadable to both.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.keys import SigningKey
 from signing.pki.der import context, integer, octet_string, oid, sequence, set_of
+from signing.pki.digests import digest as compute_digest
+
+#: The digests the pre-encoded path handles: one per signing suite.
+CMS_DIGESTS = ("sha256", "sm3")
 
 __all__ = ["CmsSigner", "KeySigner", "attribute", "signing_certificate_v2"]
 
@@ -39,13 +50,23 @@ def attribute(type_oid: str, value: bytes) -> bytes:
     return sequence(oid(type_oid), set_of(value))
 
 
-def signing_certificate_v2(cert_der: bytes, issuer_name_der: bytes, serial: int) -> bytes:
-    """ESS SigningCertificateV2 (RFC 5035) naming one certificate by SHA-256.
+def signing_certificate_v2(
+    cert_der: bytes, issuer_name_der: bytes, serial: int, digest: str = "sha256"
+) -> bytes:
+    """ESS SigningCertificateV2 (RFC 5035) naming one certificate by its digest.
 
-    hashAlgorithm is left out: SHA-256 is its DEFAULT, which DER omits.
+    hashAlgorithm is left out for SHA-256, its DEFAULT, which DER omits; an
+    SM3 certificate hash names its algorithm.
     """
     issuer_serial = sequence(sequence(context(4, issuer_name_der)), integer(serial))
-    cert_id = sequence(octet_string(hashlib.sha256(cert_der).digest()), issuer_serial)
+    if digest == "sha256":
+        cert_id = sequence(octet_string(hashlib.sha256(cert_der).digest()), issuer_serial)
+    else:
+        cert_id = sequence(
+            algos.DigestAlgorithm({"algorithm": digest}).dump(),
+            octet_string(compute_digest(digest, cert_der)),
+            issuer_serial,
+        )
     return sequence(sequence(cert_id))
 
 
@@ -74,8 +95,8 @@ class CmsSigner:
         :param cert: the same, parsed (only read here, never re-encoded).
         :param chain_der: further certificates to embed (DER), e.g. the issuing CA.
         """
-        if digest != "sha256":
-            raise ValueError("the pre-encoded CMS path is SHA-256 only")
+        if digest not in CMS_DIGESTS:
+            raise ValueError(f"the pre-encoded CMS path is {' or '.join(CMS_DIGESTS)} only")
         issuer_der = cert.issuer.dump()
         serial = cert.serial_number
         certs = sorted([cert_der, *chain_der])  # SET OF: DER order
@@ -86,7 +107,8 @@ class CmsSigner:
             signature_algorithm=key.signature_mechanism(digest).dump(),
             sid=sequence(issuer_der, integer(serial)),
             signing_certificate_attr=attribute(
-                OID_SIGNING_CERTIFICATE_V2, signing_certificate_v2(cert_der, issuer_der, serial)
+                OID_SIGNING_CERTIFICATE_V2,
+                signing_certificate_v2(cert_der, issuer_der, serial, digest),
             ),
             certificates=b"".join(certs),
         )
@@ -154,10 +176,11 @@ class KeySigner(Signer):
 
     Stock ``SimpleSigner`` re-parses its private key from DER on every raw
     signature (and again for the size-estimation dry run); this one signs
-    with the key object it was given. For PAdES signatures with SHA-256 it
-    also assembles the CMS container itself (:class:`CmsSigner`), with the
-    signature timestamp as the only unsigned attribute; anything else goes
-    through pyHanko's generic path.
+    with the key object it was given. For PAdES signatures with SHA-256 or
+    SM3 it also assembles the CMS container itself (:class:`CmsSigner`,
+    :meth:`signature_container`), with the signature timestamp as the only
+    unsigned attribute; anything else goes through pyHanko's generic path,
+    which cannot sign with SM2.
     """
 
     def __init__(
@@ -179,7 +202,7 @@ class KeySigner(Signer):
         self.digest = digest
         self._cms = (
             CmsSigner.create(key, cert_der or cert.dump(), cert, [c.dump() for c in chain], digest)
-            if digest == "sha256"
+            if digest in CMS_DIGESTS
             else None
         )
 
@@ -189,6 +212,26 @@ class KeySigner(Signer):
         if dry_run:
             return bytes(512)  # upper bound of a DER ECDSA-P521 / RSA-4096 signature
         return self.key.sign(data, digest_algorithm)
+
+    async def signature_container(
+        self, data_digest: bytes, timestamper: TimeStamper | None
+    ) -> bytes:
+        """The detached CMS (DER) over a document digest, timestamped when
+        ``timestamper`` is given: the signature timestamp's imprint is this
+        suite's digest of the signature value (RFC 3161 / ETSI EN 319 122-1)."""
+        if self._cms is None:
+            raise ValueError(f"no pre-encoded CMS path for {self.digest}")
+        signed_set, signature = self._cms.signed_attributes(OID_DATA, data_digest)
+        unsigned = []
+        if timestamper is not None:
+            imprint = compute_digest(self.digest, signature)
+            token_der = getattr(timestamper, "token_der", None)
+            if token_der is not None:
+                token = token_der(imprint, self.digest)
+            else:
+                token = (await timestamper.async_timestamp(imprint, self.digest)).dump()
+            unsigned.append(attribute(OID_SIGNATURE_TIMESTAMP, token))
+        return self._cms.container(OID_DATA, signed_set, signature, unsigned_attrs=unsigned)
 
     async def async_sign(  # type: ignore[override]
         self,
@@ -225,18 +268,8 @@ class KeySigner(Signer):
                 is_pdf_sig=is_pdf_sig,
                 encap_content_info=encap_content_info,
             )
-        signed_set, signature = self._cms.signed_attributes(OID_DATA, data_digest)
-        unsigned = []
-        if timestamper is not None:
-            imprint = hashlib.sha256(signature).digest()
-            token_der = getattr(timestamper, "token_der", None)
-            if token_der is not None:
-                token = token_der(imprint, "sha256")
-            else:
-                token = (await timestamper.async_timestamp(imprint, "sha256")).dump()
-            unsigned.append(attribute(OID_SIGNATURE_TIMESTAMP, token))
         # raw DER: pyHanko's CMS embedder accepts bytes as well as asn1crypto objects
-        return self._cms.container(OID_DATA, signed_set, signature, unsigned_attrs=unsigned)
+        return await self.signature_container(data_digest, timestamper)
 
 
 def _header_length(encoded: bytes) -> int:

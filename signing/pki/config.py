@@ -7,6 +7,7 @@ run time, since they differ per deployment.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from asn1crypto import x509
 
 from signing.keys import KeySpec
+from signing.suites import ECDSA_P256, SigningSuite, get_suite
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -76,6 +78,35 @@ class PkiConfig:
     crl_validity_hours: int
     ocsp_validity_hours: int
     responder: ResponderProfile
+    suite: SigningSuite = ECDSA_P256
+
+    def for_suite(self, suite: SigningSuite | str) -> PkiConfig:
+        """This configuration under ``suite``: with SM2 every key is SM2 and every
+        digest SM3, whatever the file says (subjects and lifetimes stay)."""
+        suite = get_suite(suite)
+        if suite.key is None:
+            profiles = (self.root, self.issuing, self.seal, self.platform, self.tsa,
+                        self.signer, self.responder)
+            if any(p.key.algorithm == "sm2" for p in profiles):
+                raise ValueError("sm2 keys are chosen by SIGNING_SUITE=sm2, not per key")
+            return dataclasses.replace(self, suite=suite)
+        key = suite.key
+
+        def rekey(profile: Any) -> Any:
+            return dataclasses.replace(profile, key=key)
+
+        return dataclasses.replace(
+            self,
+            suite=suite,
+            digest_algorithm=suite.digest,
+            root=rekey(self.root),
+            issuing=rekey(self.issuing),
+            seal=rekey(self.seal),
+            platform=rekey(self.platform),
+            tsa=rekey(self.tsa),
+            signer=rekey(self.signer),
+            responder=rekey(self.responder),
+        )
 
     def profile(self, role: str) -> CertProfile:
         return {
@@ -112,8 +143,9 @@ def _tsa_renew_days(table: dict[str, Any]) -> int:
     return renew
 
 
-def load_config(path: Path | None = None) -> PkiConfig:
-    """Read and check a PKI configuration file (default: ``certs/pki.toml``)."""
+def load_config(path: Path | None = None, suite: SigningSuite | str = ECDSA_P256) -> PkiConfig:
+    """Read and check a PKI configuration file (default: ``certs/pki.toml``), under
+    the signing suite ``suite`` (:meth:`PkiConfig.for_suite`)."""
     path = path or DEFAULT_CONFIG_PATH
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
@@ -151,4 +183,4 @@ def load_config(path: Path | None = None) -> PkiConfig:
             renew_days=int(ocsp.get("responder_renew_days", 30)),
             subject=_subject({"subject": ocsp.get("responder_subject", {})}, "ocsp"),
         ),
-    )
+    ).for_suite(suite)

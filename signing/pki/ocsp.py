@@ -29,6 +29,7 @@ from asn1crypto import algos, ocsp, x509
 from signing.keys import SigningKey
 from signing.pki import der
 from signing.pki.certs import key_identifier
+from signing.pki.digests import digest as digest_of
 from signing.pki.revocation import Revocation
 
 __all__ = [
@@ -72,7 +73,14 @@ _STATUS_CODES = {
 # the certificate valid there (ETSI EN 319 102-1 past validation)
 _EXPIRY_MARGIN = timedelta(seconds=5)
 
-_CERT_ID_HASHES = ("sha1", "sha256", "sha384", "sha512")
+# SM3 too: clients of the SM2 suite may name certificates by SM3 hashes
+_CERT_ID_HASHES = ("sha1", "sha256", "sha384", "sha512", "sm3")
+
+
+def _hash(algorithm: str, data: bytes) -> bytes:
+    if algorithm == "sm3":  # not in every hashlib build
+        return digest_of("sm3", data)
+    return hashlib.new(algorithm, data).digest()
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,8 @@ class OcspAuthority:
         """(issuerNameHash, issuerKeyHash) for CertIDs using ``algorithm``."""
         cached = self._hashes.get(algorithm)
         if cached is None:
-            name_hash = hashlib.new(algorithm, self.cert.subject.dump()).digest()
-            key_hash = hashlib.new(algorithm, bytes(self.cert.public_key["public_key"])).digest()
+            name_hash = _hash(algorithm, self.cert.subject.dump())
+            key_hash = _hash(algorithm, bytes(self.cert.public_key["public_key"]))
             cached = self._hashes[algorithm] = (name_hash, key_hash)
         return cached
 
@@ -130,10 +138,8 @@ def cert_id_for(issuer: x509.Certificate, serial: int, algorithm: str = "sha1") 
     return ocsp.CertId.load(
         der.sequence(
             algos.DigestAlgorithm({"algorithm": algorithm}).dump(),
-            der.octet_string(hashlib.new(algorithm, issuer.subject.dump()).digest()),
-            der.octet_string(
-                hashlib.new(algorithm, bytes(issuer.public_key["public_key"])).digest()
-            ),
+            der.octet_string(_hash(algorithm, issuer.subject.dump())),
+            der.octet_string(_hash(algorithm, bytes(issuer.public_key["public_key"]))),
             der.integer(serial),
         )
     )

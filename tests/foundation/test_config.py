@@ -17,6 +17,7 @@ def test_embedded_default_needs_no_variable(tmp_path):
     assert s.redis_url is None
     assert s.sandbox_enabled and s.face_provider == "sandbox"
     assert s.public_base_url == "http://127.0.0.1:8000"
+    assert s.signing_suite == "ecdsa-p256"
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,9 @@ def test_embedded_default_needs_no_variable(tmp_path):
         ({"FACE_PROVIDER": "tencent"}, "TENCENT_SECRET_ID: required by FACE_PROVIDER=tencent"),
         ({"SANDBOX_ENABLED": "false"}, "TENCENT_SECRET_ID"),
         ({"PKCS11_MODULE": "/x.so"}, "PKCS11_TOKEN_LABEL"),
+        ({"SIGNING_SUITE": "sm9"}, "SIGNING_SUITE: must be one of ecdsa-p256, sm2"),
+        ({"SIGNING_SUITE": "sm2", "PKCS11_MODULE": "/x.so", "PKCS11_TOKEN_LABEL": "t",
+          "PKCS11_PIN": "1"}, "PKCS11_MODULE: SIGNING_SUITE=sm2 keeps its keys in encrypted"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, fragment):

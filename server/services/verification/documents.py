@@ -142,6 +142,9 @@ def _public_signature(sig: dict[str, Any]) -> dict[str, Any]:
         "coverage": sig.get("coverage"),
         "indication": sig.get("indication"),
         "ok": bool(sig.get("ok")),
+        # SM2/SM3 or ECDSA/SHA-256, and which implementation checked it (pyHanko cannot SM2)
+        "algorithm": sig.get("algorithm") or None,
+        "checked_by": sig.get("checked_by") or None,
     }
 
 
@@ -161,7 +164,8 @@ async def _validation(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore
     result = None
     if ok and isinstance(value, dict):
         result = {"valid": bool(value["valid"]),
-                  "signatures": [_public_signature(sig) for sig in value["signatures"]]}
+                  "signatures": [_public_signature(sig) for sig in value["signatures"]],
+                  "checked_by": list(value.get("checked_by") or [])}
     await kv.set(key, orjson.dumps({"result": result}), ttl=REPORT_CACHE_TTL_S)
     return result
 
@@ -238,6 +242,7 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
     if validation is None and matched is None:
         raise InvalidPdf(details={"reason": "unreadable"})
     signatures = validation["signatures"] if validation else []
+    checked_by = validation.get("checked_by", []) if validation else []
     signatures_valid = bool(validation and validation["valid"])
     extra = len(pdf) - matched.size if matched is not None else 0
     return {
@@ -253,6 +258,7 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
         "readable": validation is not None,
         "signatures_valid": signatures_valid,
         "signatures": signatures,
+        "checked_by": checked_by,
         "filed_sha256": filed.sha256 if filed else None,
         "uploaded_sha256": uploaded_sha,
         "uploaded_size": len(pdf),
