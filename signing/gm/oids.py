@@ -21,16 +21,24 @@ SM2_CMS_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
 DEFAULT_USER_ID = b"1234567812345678"
 
 
+def _name(cls: type, dotted: str, name: str) -> None:
+    """Add ``dotted`` ↔ ``name`` to an asn1crypto ObjectIdentifier class's maps.
+
+    asn1crypto builds ``_reverse_map`` once per class, on its first instance, and never
+    again: resetting it to None after that breaks every later instance of the class (a
+    TypeError on construction), so an existing reverse map is extended instead. Import
+    order then does not matter."""
+    cls._map[dotted] = name
+    if cls._reverse_map is not None:
+        cls._reverse_map[name] = dotted
+
+
 def register() -> None:
     """Make asn1crypto know the identifiers (idempotent; done on import)."""
     keys.NamedCurve.register("sm2p256v1", SM2_CURVE, 32)
-    algos.SignedDigestAlgorithmId._map[SM2_WITH_SM3] = "sm2_sm3"
-    algos.SignedDigestAlgorithmId._reverse_map = None
-    algos.DigestAlgorithmId._map[SM3] = "sm3"
-    algos.DigestAlgorithmId._reverse_map = None
-    cms.ContentType._map.setdefault(SM2_CMS_DATA, "sm2_data")
-    cms.ContentType._map.setdefault(SM2_CMS_SIGNED_DATA, "sm2_signed_data")
-    cms.ContentType._reverse_map = None
-
+    _name(algos.SignedDigestAlgorithmId, SM2_WITH_SM3, "sm2_sm3")
+    _name(algos.DigestAlgorithmId, SM3, "sm3")
+    _name(cms.ContentType, SM2_CMS_DATA, "sm2_data")
+    _name(cms.ContentType, SM2_CMS_SIGNED_DATA, "sm2_signed_data")
 
 register()

@@ -47,9 +47,11 @@ class Parties:
 
 @pytest.fixture(scope="module")
 def parties() -> Parties:
-    root = issue("网签备案根CA", ca=True)
-    maker = issue("电子印章制章系统", issuer=root)
-    holder = issue("网签备案专用章", issuer=root)
+    # valid from before NOW, which is taken when the module is collected
+    since = NOW - timedelta(days=2)
+    root = issue("网签备案根CA", ca=True, not_before=since)
+    maker = issue("电子印章制章系统", issuer=root, not_before=since)
+    holder = issue("网签备案专用章", issuer=root, not_before=since)
     buf = io.BytesIO()
     seal_image(AUTHORITY, size=240).save(buf, format="PNG")
     picture = buf.getvalue()
@@ -314,3 +316,19 @@ def test_test_certificates_are_gm_t_0015_shaped(parties: Parties, tmp_path: Path
     spki = keys.PublicKeyInfo.load(pem.unarmor(
         pem.armor("PUBLIC KEY", parties.holder.cert.public_key.dump()))[2])
     assert spki["algorithm"]["parameters"].chosen.dotted == "1.2.156.10197.1.301"
+
+
+def test_the_gm_identifiers_register_in_any_import_order():
+    """asn1crypto builds an OID class's reverse map once, on its first instance: the GM/T
+    names must be added to it, not reset it (which broke every later ECDSA certificate
+    in a process that had built one before importing signing.gm)."""
+    import sys
+
+    code = ("from asn1crypto import algos\n"
+            "algos.SignedDigestAlgorithm({'algorithm': 'sha256_ecdsa'})\n"
+            "import signing.gm.oids\n"
+            "algos.SignedDigestAlgorithm({'algorithm': 'sha256_ecdsa'})\n"
+            "print(algos.SignedDigestAlgorithm({'algorithm': 'sm2_sm3'})['algorithm'].dotted)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == SM2_WITH_SM3
