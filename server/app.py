@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, name: str = "house_esign") -> S
     app.ctx.settings = settings
     secrets = load_secrets(settings)
     app.ctx.secrets = secrets
-    app.ctx.cipher = IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key)
+    app.ctx.cipher = IdentityCipher.configured(settings, secrets)
 
     observability.install(app)
     hygiene.install(app, settings)

@@ -151,6 +151,9 @@ class Settings:
     # unset; production requires them.
     identity_encryption_key: str | None = None
     identity_index_key: str | None = None
+    # base64 of 16 bytes: SM4 for ID numbers and phones (SIGNING_SUITE=sm2, and reading
+    # rows written under it)
+    identity_sm4_key: str | None = None
     token_signing_key_file: str | None = None
     token_key_id: str | None = None
     pki_passphrase: str | None = None
@@ -291,6 +294,7 @@ class Settings:
                 ("files", "database")),
             identity_encryption_key=env.get("IDENTITY_ENCRYPTION_KEY") or None,
             identity_index_key=env.get("IDENTITY_INDEX_KEY") or None,
+            identity_sm4_key=env.get("IDENTITY_SM4_KEY") or None,
             token_signing_key_file=env.get("TOKEN_SIGNING_KEY_FILE") or None,
             token_key_id=env.get("TOKEN_KEY_ID") or None,
             pki_passphrase=env.get("PKI_PASSPHRASE") or None,
@@ -383,6 +387,9 @@ class Settings:
                         f"{name.upper()}: required when APP_ENV=production "
                         "(development secrets are refused)"
                     )
+            if self.signing_suite == "sm2" and not self.identity_sm4_key:
+                raise ConfigError("IDENTITY_SM4_KEY: required with SIGNING_SUITE=sm2 when "
+                                  "APP_ENV=production (development secrets are refused)")
             if self.crash_point:
                 raise ConfigError("CRASH_POINT: a test hook, refused when APP_ENV=production")
             if self.test_hook_dir:

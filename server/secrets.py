@@ -25,18 +25,19 @@ from server.config import ConfigError, Settings
 class ServiceSecrets:
     identity_encryption_key: bytes  # 32 bytes, AES-256-GCM
     identity_index_key: bytes  # 32 bytes, HMAC-SHA256 blind index
+    identity_sm4_key: bytes | None  # 16 bytes, SM4-GCM (None: not configured, production)
     token_signing_key_pem: bytes  # ES256 private key
     token_key_id: str
     pki_passphrase: bytes
 
 
-def _b64key(name: str, value: str) -> bytes:
+def _b64key(name: str, value: str, size: int = 32) -> bytes:
     try:
         raw = base64.b64decode(value, validate=True)
     except ValueError:
-        raise ConfigError(f"{name}: must be base64 of 32 random bytes") from None
-    if len(raw) != 32:
-        raise ConfigError(f"{name}: must be base64 of exactly 32 bytes, got {len(raw)}")
+        raise ConfigError(f"{name}: must be base64 of {size} random bytes") from None
+    if len(raw) != size:
+        raise ConfigError(f"{name}: must be base64 of exactly {size} bytes, got {len(raw)}")
     return raw
 
 
@@ -74,6 +75,16 @@ def _dev_token_key(settings: Settings) -> bytes:
     return path.read_bytes()
 
 
+def _dev_sm4_key(settings: Settings) -> str:
+    """A file of its own rather than a new entry in ``dev-secrets.json``: that file exists
+    on machines set up before SM4, and rewriting it while another worker reads it could
+    give two processes two different keys. Created once with O_EXCL, like the others."""
+    path = settings.secrets_dir / "identity-sm4.key"
+    if not path.exists():
+        _write_private(path, base64.b64encode(secrets.token_bytes(16)))
+    return path.read_text().strip()
+
+
 def load_secrets(settings: Settings) -> ServiceSecrets:
     """Configured secrets win; development fills the gaps from ``DATA_DIR/secrets``."""
     dev = {} if settings.production else _dev_values(settings)
@@ -94,11 +105,13 @@ def load_secrets(settings: Settings) -> ServiceSecrets:
         raise ConfigError("TOKEN_SIGNING_KEY_FILE: not an unencrypted PEM private key") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise ConfigError("TOKEN_SIGNING_KEY_FILE: must be an EC P-256 key (ES256)")
+    sm4 = settings.identity_sm4_key or (None if settings.production else _dev_sm4_key(settings))
     passphrase = settings.pki_passphrase or dev.get("pki_passphrase")
     assert passphrase
     return ServiceSecrets(
         identity_encryption_key=_b64key("IDENTITY_ENCRYPTION_KEY", enc),
         identity_index_key=_b64key("IDENTITY_INDEX_KEY", idx),
+        identity_sm4_key=_b64key("IDENTITY_SM4_KEY", sm4, 16) if sm4 else None,
         token_signing_key_pem=pem,
         token_key_id=settings.token_key_id or dev.get("token_key_id") or "default",
         pki_passphrase=passphrase.encode(),

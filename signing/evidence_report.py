@@ -26,7 +26,9 @@ from typing import Any
 from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from signing import electronic_seal
 from signing.document import CERTIFICATION_FIELD_NAME, CONTRACT, DOCUMENT_TITLES, SEAL_FIELD_NAME
+from signing.gm import ses
 from signing.gm.sm2 import library_version
 from signing.gm.verify import is_sm2_signed
 from signing.pades import ARCHIVE_TIMESTAMP_PREFIX, seal_report
@@ -196,7 +198,9 @@ def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTR
     oldest first; with each one's result from ``validation`` when given."""
     by_field = {p.field_name: p for p in parties}
     reader = PdfFileReader(BytesIO(pdf), strict=False)
-    out = []
+    out: list[tuple[int, SignatureEntry]] = [
+        (seal.signed_revision, _seal_entry(seal, validation, document))
+        for seal in electronic_seal.embedded_seals(reader, pdf)]
     for sig in reader.embedded_signatures:
         name = sig.field_name
         cert = sig.signer_cert
@@ -219,7 +223,7 @@ def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTR
         else:
             signer = _common_name(cert.subject)
         ts_cert = _signer_cert(token) if token is not None else None
-        out.append(SignatureEntry(
+        out.append((sig.signed_revision, SignatureEntry(
             field_name=name,
             kind=kind,
             signer=signer,
@@ -231,8 +235,31 @@ def signatures_in(pdf: bytes, parties: tuple[Signer, ...], document: str = CONTR
             document=document,
             algorithm=signature_algorithm(sig.signed_data),
             check=_check_text(validation, name),
-        ))
-    return out
+        )))
+    return [entry for _, entry in sorted(out, key=lambda item: item[0])]
+
+
+def _seal_entry(seal: electronic_seal.EmbeddedSeal, validation: ValidationReport | None,
+                document: str = CONTRACT_TITLE) -> SignatureEntry:
+    """A GB/T 38540 seal (SM2 suite), read from its SES_Signature."""
+    doc = ses.parse_signature(seal.contents)
+    token = (cms.ContentInfo.load(doc.timestamp_token)["content"]
+             if doc.timestamp_token is not None else None)
+    ts_cert = _signer_cert(token) if token is not None else None
+    return SignatureEntry(
+        field_name=seal.field_name,
+        kind="seal",
+        signer=f"{_common_name(doc.signer_cert.subject)}（GB/T 38540 电子印章，"
+               f"制章者 {_common_name(doc.maker_cert.subject)}）",
+        certificate_serial=f"{doc.signer_cert.serial_number:X}",
+        issuer=_common_name(doc.signer_cert.issuer),
+        signing_time=doc.signed_at,
+        timestamp_time=_tst_info(token)["gen_time"].native if token is not None else None,
+        timestamp_authority=_common_name(ts_cert.subject) if ts_cert is not None else None,
+        algorithm="SM2/SM3",
+        check=_check_text(validation, seal.field_name),
+        document=document,
+    )
 
 
 def platform_check(pdf: bytes, pki: Pki) -> ValidationReport | None:

@@ -51,6 +51,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.validation import DocumentSecurityStore
 from pyhanko.stamp import BaseStampStyle
 
+from signing import electronic_seal
 from signing.appearance import CHINA_TZ, EncodedImage, ImageStampStyle, party_appearance
 from signing.document import CERTIFICATION_FIELD_NAME, SEAL_FIELD_NAME, SignatureSlot
 from signing.filing_stamp import TEXT_BAND, FilingStampStyle
@@ -622,9 +623,10 @@ def file_document(
     ]
     if unsigned:
         raise ValueError(f"not every party has signed: {unsigned}")
+    ses = pki.suite.is_sm2  # a GB/T 38540 seal: signing.electronic_seal
     meta = PdfSignatureMetadata(
         field_name=SEAL_FIELD_NAME,
-        subfilter=SigSeedSubFilter.PADES,
+        subfilter=electronic_seal.ses_subfilter() if ses else SigSeedSubFilter.PADES,
         md_algorithm=pki.config.digest_algorithm,
         reason=f"网签备案 备案编号 {filing_no}",
         location=authority_name,
@@ -646,7 +648,8 @@ def file_document(
             signer,
             timestamper=timestamper,
             stamp_style=appearance,
-            reserve=_reserve([pki.seal_cert, pki.issuing_cert], timestamper, signer=signer),
+            reserve=electronic_seal.ses_reserve(pki, timestamper) if ses
+            else _reserve([pki.seal_cert, pki.issuing_cert], timestamper, signer=signer),
         )
     )
     return add_archive_timestamp(sealed, pki=pki)

@@ -27,7 +27,7 @@ import math
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 from pyhanko.sign.signers import Signer
@@ -182,20 +182,16 @@ async def seal_contents(document_digest: bytes, *, pki: Pki) -> bytes:
     """The seal field's ``/Contents`` for a document whose signed byte ranges hash to
     ``document_digest`` (with the suite's digest: SHA-256, or SM3 under SM2).
 
-    **The seam for GB/T 38540.** Today: a CMS SignedData by the seal key
-    (``Pki.seal_signer``: the seal certificate, the issuing CA's certificate)
-    with a signature timestamp from ``pki.timestamper()``, for both suites.
-    Under ``SIGNING_SUITE=sm2`` this is where an ``SES_Signature`` is to be
-    built instead: ``TBS_Sign`` (the ``SES_Seal``, the time, ``document_digest``
-    as the SM3 data hash, property info), the seal key's SM2 signature, a
-    timestamp. Nothing else in filing changes; what follows from a new format:
-
-    * room: :func:`signing.pades._reserve` budgets a CMS of known certificate
-      sizes, and a larger blob is signed again with twice the room;
-    * validation: :mod:`signing.validation` picks a checker per signature
-      from its CMS ``signatureAlgorithm``; a ``/Contents`` that is not CMS
-      needs its own branch there (and in :mod:`signing.evidence_report`).
+    * ECDSA suite: a CMS SignedData by the seal key (``Pki.seal_signer``: the seal
+      certificate, the issuing CA's certificate) with a signature timestamp (PAdES B-T);
+    * SM2 suite: a GB/T 38540 ``SES_Signature`` (the authority's ``SES_Seal`` inside,
+      ``document_digest`` as its SM3 data hash, the seal key's SM2 signature, a
+      timestamp over it), under a SubFilter of its own: :mod:`signing.electronic_seal`.
     """
+    if pki.suite.is_sm2:
+        from signing import electronic_seal  # it draws its picture with seal_image
+
+        return await electronic_seal.seal_signature(document_digest, pki=pki)
     signer = pki.seal_signer()
     if not isinstance(signer, KeySigner):
         raise TypeError("an HSM-held seal key signs through pyHanko (see seal_signer)")
@@ -216,6 +212,15 @@ class SealSigner(KeySigner):
         self, data_digest: bytes, timestamper: TimeStamper | None
     ) -> bytes:
         return await seal_contents(data_digest, pki=self._pki)
+
+    async def async_sign(self, data_digest: bytes, digest_algorithm: str,  # type: ignore[override]
+                         dry_run: bool = False, **kwargs: Any) -> Any:
+        # a GB/T 38540 seal is not PAdES to pyHanko (its own SubFilter), which would
+        # otherwise build a CMS of its own here
+        if self._pki.suite.is_sm2 and not dry_run:
+            return await seal_contents(data_digest, pki=self._pki)
+        return await super().async_sign(data_digest, digest_algorithm, dry_run=dry_run,
+                                        **kwargs)
 
 
 def seal_signer(pki: Pki) -> Signer:

@@ -24,11 +24,14 @@ from signing.gm.offline_check import (
     OID_SM2_CURVE,
     OID_SM2_SM3,
     OpenSsl,
+    ses_der,
+    ses_fields,
     signed_attr,
     signed_bytes,
 )
 
-__all__ = ["OID_SM2_CURVE", "OID_SM2_SM3", "Peers", "Sm2DocumentCheck", "tampering_detected"]
+__all__ = ["OID_SM2_CURVE", "OID_SM2_SM3", "Peers", "Sm2DocumentCheck", "ses_fields",
+           "tampering_detected"]
 
 
 class Peers(OpenSsl):
@@ -95,5 +98,19 @@ def tampering_detected(pdf: bytes, workdir: Path) -> int:
         signer = next(c.chosen for c in signed_data["certificates"]
                       if c.chosen.serial_number == info["sid"].chosen["serial_number"].native)
         assert peers.refused_by_both(signer.public_key, forged, info["signature"].native)
+        tried += 1
+    for _name, sig_object in ses_fields(reader):  # the GB/T 38540 seal: SM3 is its dataHash
+        ranges = [int(x) for x in sig_object["/ByteRange"]]
+        tampered = bytearray(pdf)
+        tampered[ranges[1] // 2] ^= 0x01
+        signed = signed_bytes(bytes(tampered), sig_object)
+        der = ses_der(sig_object["/Contents"].original_bytes)
+        tbs, cert, _, signature = peers.asn1parse(der).children[:4]
+        data_hash = tbs.children[3].bits(der)
+        assert peers.sm3_openssl(signed) != data_hash and peers.sm3_gmssl(signed) != data_hash
+        forged = tbs.der(der).replace(data_hash, peers.sm3(signed))
+        assert forged != tbs.der(der)
+        signer = x509.Certificate.load(cert.content(der))
+        assert peers.refused_by_both(signer.public_key, forged, signature.bits(der))
         tried += 1
     return tried

@@ -5,6 +5,7 @@ from server.commands import (
     import_units,
     migrate,
     pki,
+    reencrypt,
     registry_client,
     seed_demo,
     serve,
@@ -13,4 +14,4 @@ from server.commands import (
 )
 
 COMMAND_MODULES = [serve, migrate, seed_demo, registry_client, import_units, webhooks,
-                   verify_chains, archive, pki]
+                   verify_chains, archive, pki, reencrypt]

@@ -90,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
                           "errors": errors}, ensure_ascii=False))
         return 1
     secrets = load_secrets(settings)
-    registry = UnitRegistry(IdentityCipher(secrets.identity_encryption_key,
-                                           secrets.identity_index_key))
+    registry = UnitRegistry(IdentityCipher.configured(settings, secrets))
     try:
         results = with_orm(settings, lambda: registry.import_units(good),
                            migrate=not settings.uses_postgres)

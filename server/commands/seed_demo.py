@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
               "when APP_ENV=production", file=sys.stderr)
         return 2
     secrets = load_secrets(settings)
-    cipher = IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key)
+    cipher = IdentityCipher.configured(settings, secrets)
     report = with_orm(settings, lambda: seed(cipher, secrets.identity_index_key),
                       migrate=not settings.uses_postgres)
     print(render(report, settings.public_base_url))

@@ -32,7 +32,7 @@ async def open_contract_deps(settings: Settings, workers: int = 1
     try:
         yield ContractDeps(
             settings=settings,
-            cipher=IdentityCipher(secrets.identity_encryption_key, secrets.identity_index_key),
+            cipher=IdentityCipher.configured(settings, secrets),
             files=open_document_store(settings), pool=pool, kv=kv, houses=None, face=None,
             fonts=None)
     finally:

@@ -21,6 +21,13 @@ every certificate of every chain up to a root in ``--roots`` (``pkeyutl`` over
 each TBSCertificate, and ``openssl verify`` link by link at the signing time),
 and every OCSP response and CRL in the document's DSS.
 
+The authority's seal is a GB/T 38540 electronic seal (``/SubFilter /GB.T38540.SES``;
+pyHanko's reader does not list it, so it is found by that value): its SES_Signature is
+decoded by ``openssl asn1parse``; the SM3 of the byte ranges must be its dataHash; the
+seal key's SM2 signature over TBS_Sign and the seal maker's (the platform's) over the
+seal's eSealInfo are verified by ``pkeyutl`` over the exact DER openssl delimits; the
+timestamp must cover the signature value; both certificates must chain to a root.
+
 What OpenSSL 3.0's command line can and cannot do with SM2 (found out on
 OpenSSL 3.0.19; this file relies on exactly this):
 
@@ -42,10 +49,12 @@ OpenSSL 3.0.19; this file relies on exactly this):
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -133,6 +142,13 @@ class OpenSsl:
             str(self._file(pem.armor("CERTIFICATE", cert.dump()), ".pem")))
         _require(out.returncode == 0, (out.stdout + out.stderr).decode(errors="replace"))
 
+    def asn1parse(self, data: bytes) -> Node:
+        """``openssl asn1parse``: DER decoded by OpenSSL, as a tree."""
+        out = self._run("openssl", "asn1parse", "-inform", "DER",
+                        "-in", str(self._file(data, ".der")))
+        _require(out.returncode == 0, out.stderr.decode(errors="replace"))
+        return parse_asn1parse(out.stdout.decode())
+
     def cms_digest(self, content_info_der: bytes, content: bytes | None) -> None:
         """``openssl cms -verify -nosigs``: parses the SignedData, checks the SM3 message digest."""
         args = ["openssl", "cms", "-verify", "-nosigs", "-noverify", "-binary", "-inform", "DER",
@@ -141,6 +157,62 @@ class OpenSsl:
             args += ["-content", str(self._file(content, ".bin"))]
         out = self._run(*args)
         _require(out.returncode == 0, out.stderr.decode(errors="replace"))
+
+
+# -- openssl asn1parse: the decoder of GB/T 38540 structures -------------------------------------
+
+
+@dataclass
+class Node:
+    """One element as ``openssl asn1parse`` printed it, with its children."""
+
+    offset: int
+    depth: int
+    header: int
+    length: int
+    kind: str  # the tag as openssl names it: SEQUENCE, BIT STRING, cont [ 0 ], ...
+    value: str  # what openssl printed after the tag (a string, an OID's name, ...)
+    children: list[Node]
+
+    def der(self, data: bytes) -> bytes:
+        return data[self.offset:self.offset + self.header + self.length]
+
+    def content(self, data: bytes) -> bytes:
+        return data[self.offset + self.header:self.offset + self.header + self.length]
+
+    def bits(self, data: bytes) -> bytes:
+        body = self.content(data)
+        _require(self.kind == "BIT STRING" and body[:1] == b"\x00",
+                 "expected a byte-aligned BIT STRING")
+        return body[1:]
+
+
+_ASN1PARSE_LINE = re.compile(
+    r"^\s*(\d+):d=(\d+)\s+hl=(\d+)\s+l=\s*(\d+)\s+(?:prim|cons):\s*(.*?)\s*$")
+
+
+def parse_asn1parse(output: str) -> Node:
+    """The tree of ``openssl asn1parse`` output (its d= depths give the nesting)."""
+    stack: list[Node] = []
+    root: Node | None = None
+    for line in output.splitlines():
+        m = _ASN1PARSE_LINE.match(line)
+        _require(m is not None, f"unexpected asn1parse line: {line}")
+        assert m is not None
+        offset, depth, header, length, rest = m.groups()
+        kind, _, value = rest.partition(":")
+        node = Node(int(offset), int(depth), int(header), int(length),
+                    kind.replace("[HEX DUMP]", "").strip(), value, [])
+        while stack and stack[-1].depth >= node.depth:
+            stack.pop()
+        if stack:
+            stack[-1].children.append(node)
+        else:
+            root = node
+        stack.append(node)
+    _require(root is not None, "asn1parse printed nothing")
+    assert root is not None
+    return root
 
 
 def _sig_alg_is_sm2(algorithm: algos.SignedDigestAlgorithm, what: str) -> None:
@@ -266,6 +338,42 @@ class Sm2DocumentCheck:
         at = self.token(tokens[0], info["signature"].native, f"{name} (signature timestamp)")
         self.chain(signer, at, name)
 
+    def ses_seal(self, name: str, sig_object) -> None:
+        """A GB/T 38540 seal (``/SubFilter /GB.T38540.SES``): the SES_Signature decoded by
+        ``openssl asn1parse``; its dataHash is the SM3 of the byte range; the signer's SM2
+        signature over TBS_Sign and the seal maker's over eSealInfo (the DER as openssl
+        delimits it); the signer is a holder the seal lists; the timestamp covers the
+        signature value; both certificates chain to a root at the time it proves."""
+        der = ses_der(sig_object["/Contents"].original_bytes)
+        top = self.verifier.asn1parse(der)
+        _require([c.kind for c in top.children] == [
+            "SEQUENCE", "OCTET STRING", "OBJECT", "BIT STRING", "cont [ 0 ]"],
+            f"{name}: not an SES_Signature with a timestamp")
+        tbs, cert, alg, signature, stamp = top.children
+        _require(alg.value == "SM2-with-SM3", f"{name}: signed with {alg.value}")
+        version, eseal, _time, data_hash, _property = tbs.children[:5]
+        _require(version.value == "04", f"{name}: not a GB/T 38540 (version 4) signature")
+        _require(data_hash.bits(der) == self.verifier.sm3(signed_bytes(self.pdf, sig_object)),
+                 f"{name}: the document does not match the signed dataHash")
+        signer = x509.Certificate.load(cert.content(der))
+        self.verifier.verify(signer.public_key, tbs.der(der), signature.bits(der), name)
+        seal_info, maker_cert, seal_alg, signed_value = eseal.children
+        _require(seal_alg.value == "SM2-with-SM3", f"{name}: seal signed with {seal_alg.value}")
+        maker = x509.Certificate.load(maker_cert.content(der))
+        self.verifier.verify(maker.public_key, seal_info.der(der), signed_value.bits(der),
+                             f"{name} (SES_Seal, its maker)")
+        header, _es_id, prop = seal_info.children[:3]
+        _require([c.value for c in header.children[:2]] == ["ES", "04"],
+                 f"{name}: not a GB/T 38540 seal")
+        _require(prop.children[2].value == "01" and signer.dump() in [
+            c.content(der) for c in prop.children[3].children],
+            f"{name}: the signer is not one of the seal's holders")
+        [token] = stamp.children
+        at = self.token(cms.ContentInfo.load(token.bits(der))["content"], signature.bits(der),
+                        f"{name} (signature timestamp)")
+        self.chain(signer, at, name)
+        self.chain(maker, at, f"{name} (seal maker)")
+
     def dss(self) -> None:
         from pyhanko.sign.validation import DocumentSecurityStore
 
@@ -305,7 +413,36 @@ class Sm2DocumentCheck:
             if self.verifier.show_commands:
                 print(f"{sig.field_name}:")
             self.signature(sig)
+        for name, sig_object in ses_fields(self.reader):  # pyHanko skips these
+            if self.verifier.show_commands:
+                print(f"{name} (GB/T 38540):")
+            self.ses_seal(name, sig_object)
         return self.verifier.checked
+
+
+#: the SubFilter of the platform's GB/T 38540 seal (pyHanko does not list such signatures)
+SES_SUBFILTER = "/GB.T38540.SES"
+
+
+def ses_fields(reader) -> list[tuple[str, object]]:
+    """(field name, signature dictionary) of every GB/T 38540 seal in the document."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    return [(name, sig_obj.get_object())
+            for name, sig_obj, _ in enumerate_sig_fields(reader, filled_status=True)
+            if sig_obj.get_object().get("/SubFilter") == SES_SUBFILTER]
+
+
+def ses_der(contents: bytes) -> bytes:
+    """The SES_Signature at the start of /Contents, by its own DER length (the signer's
+    zero padding follows it)."""
+    _require(contents[:1] == b"\x30" and len(contents) > 2 and contents[1] & 0x80,
+             "the seal's /Contents is not a DER SEQUENCE")
+    n = contents[1] & 0x7F
+    end = 2 + n + int.from_bytes(contents[2:2 + n], "big")
+    _require(end <= len(contents) and not contents[end:].strip(b"\x00"),
+             "the seal's /Contents has data after its SES_Signature")
+    return contents[:end]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,8 +85,10 @@ def test_every_signature_verified_by_openssl_and_gmssl(sm2_sale: Sm2Sale, tmp_pa
     checked = Sm2DocumentCheck(sm2_sale.filed_pdf, sm2_sale.roots, tmp_path).run()
     names = {c for c in checked if not c.startswith(("certificate ", "OCSP", "CRL"))}
     # the certification, three parties, the seal, each with its signature timestamp; the
+    # seal's maker (GB/T 38540: the SES_Seal inside the seal's SES_Signature); the
     # archive timestamp
-    assert len([n for n in names if "timestamp" not in n]) == 5, names
+    assert "filing-seal (SES_Seal, its maker)" in names
+    assert len([n for n in names if "timestamp" not in n]) == 6, names
     assert len([n for n in names if n.endswith("(signature timestamp)")]) == 5, names
     assert "archive-timestamp-1 (document timestamp)" in names
     assert "OCSP response" in checked and "CRL" in checked
@@ -119,6 +121,8 @@ def test_upload_check_validates_sm2_and_says_who_checked(sm2_sale: Sm2Sale) -> N
         assert sig["ok"] and sig["algorithm"] == "SM2/SM3", sig
         assert "OpenSSL 3" in sig["checked_by"] and "does not support SM2" in sig["checked_by"]
     assert report["checked_by"] and "OpenSSL 3" in report["checked_by"][0]
+    [seal] = [sig for sig in report["signatures"] if sig["kind"] == "seal"]
+    assert "GB/T 38540" in seal["checked_by"]  # the SES_Signature, decoded and checked
     assert report["conclusion"]["level"] == "ok"
     assert tampered["signatures_valid"] is False and tampered["identical"] is False
     assert any(not sig["intact"] for sig in tampered["signatures"])

@@ -9,7 +9,6 @@ live server's development keys.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import secrets
@@ -82,9 +81,12 @@ class Db:
 
 
 def dev_cipher(env: dict[str, str]) -> IdentityCipher:
-    values = json.loads((Path(env["DATA_DIR"]) / "secrets" / "dev-secrets.json").read_text())
-    return IdentityCipher(base64.b64decode(values["identity_encryption_key"]),
-                          base64.b64decode(values["identity_index_key"]))
+    """The live server's cipher, from its development secrets (AES or SM4 rows alike)."""
+    from server.config import Settings
+    from server.secrets import load_secrets
+
+    settings = Settings.from_env(env)
+    return IdentityCipher.configured(settings, load_secrets(settings))
 
 
 # -- people ------------------------------------------------------------------------------

@@ -212,3 +212,29 @@ def write_pdf(tmp_path: Path):
         return path
 
     return write
+
+
+# -- the SM2 suite (国密): one PKI and one filed contract per module that asks -----------------
+
+@dataclass(frozen=True)
+class Filed:
+    pki: Pki
+    pdf: bytes
+    parties: tuple[str, ...]
+
+
+@pytest.fixture(scope="module")
+def sm2_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return Pki.load_or_create(tmp_path_factory.mktemp("pki"), PASSPHRASE, "http://127.0.0.1:9",
+                              suite="sm2")
+
+
+@pytest.fixture(scope="module")
+def filed(sm2_pki: Pki, contract: Contract) -> Filed:
+    pdf = prepare_for_signing(contract.pdf, contract.slots, pki=sm2_pki)
+    for n, (field_name, (name, id_number)) in enumerate(
+            zip(contract.party_fields, PARTIES, strict=True)):
+        request = SignerRequest(name, id_number, handwriting(n + 1), datetime.now(UTC))
+        pdf = sign_party(pdf, field_name, request, pki=sm2_pki)
+    return Filed(sm2_pki, file_document(pdf, AUTHORITY, FILING_NO, pki=sm2_pki),
+                 contract.party_fields)

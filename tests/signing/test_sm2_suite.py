@@ -8,7 +8,6 @@ say who checked what.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -18,8 +17,10 @@ from asn1crypto import ocsp, pem, tsp, x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.document import CERTIFICATION_FIELD_NAME, SEAL_FIELD_NAME
+from signing.electronic_seal import embedded_seals
+from signing.gm.ses import parse_signature
 from signing.keys import FileKeyStore
-from signing.pades import SignerRequest, file_document, prepare_for_signing, sign_party
+from signing.pades import SignerRequest, prepare_for_signing, sign_party
 from signing.pki import Pki
 from signing.pki.ocsp import cert_id_for
 from signing.validation import validate_document
@@ -28,35 +29,12 @@ from tests.gm_independent import (
     OID_SM2_SM3,
     Peers,
     Sm2DocumentCheck,
+    ses_fields,
     tampering_detected,
 )
-from tests.signing.conftest import AUTHORITY, FILING_NO, PARTIES, PASSPHRASE, Contract, handwriting
+from tests.signing.conftest import PARTIES, PASSPHRASE, Contract, Filed, handwriting
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-@dataclass(frozen=True)
-class Filed:
-    pki: Pki
-    pdf: bytes
-    parties: tuple[str, ...]
-
-
-@pytest.fixture(scope="module")
-def sm2_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return Pki.load_or_create(tmp_path_factory.mktemp("pki"), PASSPHRASE, "http://127.0.0.1:9",
-                              suite="sm2")
-
-
-@pytest.fixture(scope="module")
-def filed(sm2_pki: Pki, contract: Contract) -> Filed:
-    pdf = prepare_for_signing(contract.pdf, contract.slots, pki=sm2_pki)
-    for n, (field_name, (name, id_number)) in enumerate(
-            zip(contract.party_fields, PARTIES, strict=True)):
-        request = SignerRequest(name, id_number, handwriting(n + 1), datetime.now(UTC))
-        pdf = sign_party(pdf, field_name, request, pki=sm2_pki)
-    return Filed(sm2_pki, file_document(pdf, AUTHORITY, FILING_NO, pki=sm2_pki),
-                 contract.party_fields)
 
 
 def _assert_gm_t_0015(cert: x509.Certificate) -> None:
@@ -163,9 +141,8 @@ def test_openssl_and_gmssl_verify_every_signature_of_the_filed_pdf(
 def test_tampering_is_detected_by_both_and_by_our_validation(
         filed: Filed, tmp_path: Path) -> None:
     assert tampering_detected(filed.pdf, tmp_path) == 5  # certification, 3 parties, seal
-    reader = PdfFileReader(BytesIO(filed.pdf))
-    seal = next(s for s in reader.embedded_signatures if s.field_name == SEAL_FIELD_NAME)
-    ranges = [int(x) for x in seal.sig_object["/ByteRange"]]
+    [(_, seal)] = ses_fields(PdfFileReader(BytesIO(filed.pdf)))  # pyHanko skips it
+    ranges = [int(x) for x in seal["/ByteRange"]]
     tampered = bytearray(filed.pdf)
     tampered[ranges[1] // 2] ^= 0x01
     report = validate_document(bytes(tampered), filed.pki.validation_roots())
@@ -184,7 +161,10 @@ def test_our_validation_checks_sm2_and_says_who_did(filed: Filed) -> None:
         assert "OpenSSL 3" in sig.checked_by and "pyHanko, which does not support SM2" in (
             sig.checked_by)
         assert sig.timestamp_time is not None
-    assert report.checked_by == [report.signatures[0].checked_by]
+    # the seal is a GB/T 38540 SES_Signature, checked by signing.gm.ses as well
+    seal = next(s for s in report.signatures if s.kind == "seal")
+    assert "GB/T 38540" in seal.checked_by
+    assert report.checked_by == [report.signatures[0].checked_by, seal.checked_by]
     # long-term: two days on the party certificates (30 minutes) have long expired; each
     # signature stands on the time its own timestamp proves, and on the archive timestamp
     later = validate_document(filed.pdf, filed.pki.validation_roots(),
@@ -219,9 +199,8 @@ def test_a_revoked_seal_certificate_is_reported(filed: Filed, tmp_path: Path) ->
     """A seal certificate revoked before the seal was applied: the document's own OCSP
     response (taken at filing) says good, a later one says revoked with a time before."""
     pki = filed.pki
-    seal = next(s for s in PdfFileReader(BytesIO(filed.pdf)).embedded_signatures
-                if s.field_name == SEAL_FIELD_NAME)
-    sealed_at = seal.self_reported_timestamp
+    [seal] = embedded_seals(PdfFileReader(BytesIO(filed.pdf)), filed.pdf)
+    sealed_at = parse_signature(seal.contents).signed_at
     # last in this module: the revocation stays in the module's PKI
     pki.revoke(pki.seal_cert.serial_number, "key_compromise",
                at=sealed_at - timedelta(minutes=5))
