@@ -1,6 +1,7 @@
 """Contracts, their parties, invitations, stored PDFs and the hash-chained timeline."""
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -41,9 +42,15 @@ class Contract(Model):
     revoked_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
     replaces = fields.CharField(max_length=32, null=True)  # a change: the revoked original
+    # 代理签约: the staff member (staff_members.id) and service point that drafted it
+    staff_id = fields.CharField(max_length=32, null=True, db_index=True)
+    service_point = fields.CharField(max_length=128, null=True)
 
     class Meta:
         table = "contracts"
+        # The statistics read one region's filings (or revocations) in a time window.
+        indexes = (Index(fields=("region_code", "filed_at")),
+                   Index(fields=("region_code", "revoked_at")))
 
 
 class Party(Model):

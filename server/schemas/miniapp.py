@@ -392,7 +392,8 @@ class ContractView(Answer):
     status_label: str
     version: int
     content_hash: str
-    initiator_role: Literal["seller", "buyer"]
+    initiator_role: Literal["seller", "buyer", "staff"] = Field(
+        description="发起方：seller、buyer，或 staff（服务网点工作人员代理起草）")
     contract_no: str | None
     filing_no: str | None
     filing_state: str | None
@@ -413,6 +414,8 @@ class ContractView(Answer):
     cancelled_at: str | None
     document_sha256: str | None
     replaces: str | None
+    service_point: str | None = Field(default=None,
+                                      description="代理签约：起草合同的服务网点（签约方自行起草时为空）")
 
 
 class ContractList(Answer):

@@ -16,10 +16,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from server.domain.units import parse_restriction, parse_unit, unit_no_problem
-from server.errors import ApiError, InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.http.operations import operation
-from server.http.peer import client_address
-from server.http.registry_auth import client_credentials, registry_scope
+from server.http.registry_auth import client_token_answer, registry_scope
 from server.http.render import json
 from server.schemas.miniapp import UnitView
 from server.schemas.registry import (
@@ -65,20 +64,8 @@ def _visible_unit(request: Request, unit_no: str) -> str:
             401: "invalid_client", 429: "temporarily_unavailable"},
     models=(TokenBody,))
 async def token(request: Request) -> HTTPResponse:
-    creds = client_credentials(request)
-    client = await request.app.ctx.registry_clients.authenticate(
-        creds.client_id, creds.client_secret, client_address(request))
-    allowed = client.scopes.split()
-    scopes = allowed
-    if creds.scope:
-        scopes = creds.scope.split()
-        if not set(scopes) <= set(allowed):
-            raise ApiError("申请的权限超出该客户端的授权范围", code="invalid_scope",
-                           details={"allowed": allowed})
-    tokens = request.app.ctx.registry_tokens
-    access = tokens.issue(client.client_id, client.region_code, scopes)
-    return json({"access_token": access, "token_type": "Bearer", "expires_in": tokens.ttl_s,
-                 "scope": " ".join(scopes)})
+    return json(await client_token_answer(request, request.app.ctx.registry_clients,
+                                          request.app.ctx.registry_tokens))
 
 
 @bp.get("/units/<unit_no:str>")

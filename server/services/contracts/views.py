@@ -81,4 +81,6 @@ def contract_view(contract: Contract, parties: list[Party], unit: RegistrationUn
         "cancelled_at": clock.rfc3339(contract.cancelled_at),
         "document_sha256": contract.document_sha256,
         "replaces": contract.replaces,
+        # 代理签约: where the draft was made for the parties (null: by a party)
+        "service_point": contract.service_point,
     }
