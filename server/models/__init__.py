@@ -25,11 +25,13 @@ from server.models.registry import (
     RegistryClient,
     Restriction,
 )
+from server.models.statistics import FilingFact
 
 __all__ = [
     "AgencyClient", "CertificateRevocation", "Contract", "ContractEvent", "DocumentBlob",
-    "DocumentChunk", "FaceConsent", "FaceVerification", "FeedEntry", "IdempotencyRecord",
-    "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck", "RefreshToken",
-    "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter", "ServiceRating",
-    "StaffMember", "StoredDocument", "User", "WebhookDelivery", "WebhookEndpoint",
+    "DocumentChunk", "FaceConsent", "FaceVerification", "FeedEntry", "FilingFact",
+    "IdempotencyRecord", "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck",
+    "RefreshToken", "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter",
+    "ServiceRating", "StaffMember", "StoredDocument", "User", "WebhookDelivery",
+    "WebhookEndpoint"
 ]

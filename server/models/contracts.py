@@ -1,7 +1,6 @@
 """Contracts, their parties, invitations, stored PDFs and the hash-chained timeline."""
 
 from tortoise import fields
-from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -48,9 +47,6 @@ class Contract(Model):
 
     class Meta:
         table = "contracts"
-        # The statistics read one region's filings (or revocations) in a time window.
-        indexes = (Index(fields=("region_code", "filed_at")),
-                   Index(fields=("region_code", "revoked_at")))
 
 
 class Party(Model):

@@ -10,14 +10,15 @@ after position N never misses a later commit with a smaller number.
 An agency's endpoint (a tax client's, ``agency_client_id`` set) gets only
 :data:`AGENCY_EVENTS`, and only identifiers: it reads the contract's data
 through ``GET /agency/v1/contracts/{contract_no}``, where each read is
-recorded on the contract's timeline.
+recorded on the contract's timeline. A filing and a revocation also update the
+statistics' read model (:mod:`server.services.filing_facts`) in the same transaction.
 """
 
 from __future__ import annotations
 
 from server.domain import clock
 from server.models import Contract, FeedEntry, WebhookDelivery, WebhookEndpoint
-from server.services import sequences
+from server.services import filing_facts, sequences
 from server.services.standard_webhooks import envelope
 
 # feed event -> webhook ``type`` (the README's event catalogue lists them)
@@ -33,6 +34,10 @@ AGENCY_EVENTS = ("filed", "revoked")
 
 
 async def announce(contract: Contract, event: str) -> FeedEntry:
+    if event == "filed":
+        await filing_facts.record_filing(contract)
+    elif event == "revoked":
+        await filing_facts.record_revocation(contract)
     position = await sequences.next_value("feed")
     entry = await FeedEntry.create(position=position, region_code=contract.region_code,
                                    event=event, filing_no=contract.filing_no or "",

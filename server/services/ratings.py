@@ -2,7 +2,8 @@
 
 A rating belongs to the party (not the account), so a party rates once whatever
 happens; the unique (contract, party) pair makes the database refuse a second
-one even when two arrive at once. Ratings are not on the timeline: they are
+one even when two arrive at once; the statistics' read model counts it in the same
+transaction. Ratings are not on the timeline: they are
 the party's opinion of the service, not a step of the contract, and the other
 parties need not see them; the housing authority sees them only aggregated
 (:mod:`server.services.statistics`).
@@ -18,6 +19,7 @@ from tortoise.transactions import in_transaction
 from server.domain import clock
 from server.errors import Conflict
 from server.models import ServiceRating
+from server.services import filing_facts
 from server.services.contracts.access import visible_contract
 
 _ALREADY = ("您已评价过本次服务", "already_rated")
@@ -41,6 +43,7 @@ async def rate(user_id: str, contract_id: str, score: int, comment: str) -> dict
                 raise Conflict(_ALREADY[0], code=_ALREADY[1])
             row = await ServiceRating.create(contract_id=contract.id, party_id=me.id,
                                              score=score, comment=comment.strip())
+            await filing_facts.record_rating(contract.id, score)
     except IntegrityError:
         raise Conflict(_ALREADY[0], code=_ALREADY[1]) from None
     return rating_view(row)

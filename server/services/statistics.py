@@ -2,11 +2,13 @@
 how long a contract takes from draft to filing, and the parties' ratings, per district
 or per month of one region, computed by the database.
 
-One SQL statement per request, the same on SQLite and PostgreSQL but for a few
-expressions (:class:`Dialect`): JSON extraction of the price, time differences
-and the month in China time. The median is taken with window functions (both
-backends have them; neither has a portable ``percentile_cont``): the rows of a
-group are numbered in order and the one or two middle ones averaged.
+One SQL statement per request over the statistics' read model
+(:mod:`server.services.filing_facts`, one narrow row per filing): the same text on
+SQLite and PostgreSQL but for the parameter markers. The database filters, groups,
+counts and sums, and takes the median with window functions (both backends have
+them; neither has a portable ``percentile_cont``): the rows of a group are numbered
+in order and the one or two middle ones averaged. What is left for Python is to
+divide the exact integer sums (rounded half up) and to give every month a row.
 
 What a row counts, for a window of days ``[from, to]`` in China time:
 
@@ -18,13 +20,10 @@ What a row counts, for a window of days ``[from, to]`` in China time:
 * ``ratings``, ``avg_rating``: the ratings (好差评) of the contracts filed in the window.
 
 Grouped by month, a filing counts in the month it was filed, a revocation in the
-month it was revoked; every month of the window has a row. The indexes
-``(region_code, filed_at)`` and ``(region_code, revoked_at)`` on ``contracts``
-make the window a range scan (``benchmarks/bench_statistics.py``).
-
-Times are stored in UTC everywhere (:mod:`server.domain.clock`); SQLite keeps
-them as ISO text, which compares in time order, so the window bounds are
-passed as UTC times too.
+month it was revoked (China time). The indexes ``(region_code, filed_at)`` and
+``(region_code, revoked_at)`` of ``filing_facts`` make the window one range scan
+(``benchmarks/bench_statistics.py``). Times are stored in UTC everywhere
+(:mod:`server.domain.clock`), so the window's bounds are passed as UTC times.
 """
 
 from __future__ import annotations
@@ -44,84 +43,50 @@ GROUPS = ("district", "month")
 COLUMNS = ("key", "filed", "revoked", "avg_price_per_m2_fen", "median_hours_draft_to_filing",
            "avg_rating", "ratings")
 MAX_DAYS = 3660
+# Parameter markers: SQLite's numbered ?N, asyncpg's $N.
+MARKERS = {"sqlite": "?{}", "postgres": "${}"}
 
 
-@dataclass(frozen=True)
-class Dialect:
-    price: str
-    area: str
-    hours: str
-    month: str  # a format string over one column
-    param: str  # a format string over the parameter's number
-
-    def month_of(self, column: str) -> str:
-        return self.month.format(column)
-
-
-DIALECTS = {
-    "sqlite": Dialect(
-        price="CAST(json_extract(c.terms, '$.price_fen') AS INTEGER)",
-        area="CAST(u.building_area AS REAL)",
-        hours="(julianday(c.filed_at) - julianday(c.created_at)) * 24.0",
-        month="strftime('%Y-%m', {}, '+8 hours')",
-        param="?{}"),
-    "postgres": Dialect(
-        price="CAST(c.terms->>'price_fen' AS NUMERIC)",
-        area="u.building_area",
-        hours="EXTRACT(EPOCH FROM (c.filed_at - c.created_at)) / 3600.0",
-        month="to_char(({} AT TIME ZONE 'UTC') + INTERVAL '8 hours', 'YYYY-MM')",
-        param="${}"),
-}
-
-
-def statistics_sql(dialect: Dialect, group_by: str) -> str:
+def statistics_sql(dialect: str, group_by: str) -> str:
     """The statement; its parameters are (region code, window start, window end)."""
-    region, start, end = (dialect.param.format(i) for i in (1, 2, 3))
-    if group_by == "district":
-        filed_key = revoked_key = "u.district"
-        revoked_join = "JOIN registration_units u ON u.unit_no = c.unit_id"
-    else:
-        filed_key, revoked_key = dialect.month_of("c.filed_at"), dialect.month_of("c.revoked_at")
-        revoked_join = ""
+    region, start, end = (MARKERS[dialect].format(i) for i in (1, 2, 3))
+    filed_key, revoked_key = (("f.district", "f.district") if group_by == "district"
+                              else ("f.filed_month", "f.revoked_month"))
     return f"""
 WITH filed AS (
-  SELECT {filed_key} AS k, c.id AS cid, {dialect.price} AS price, {dialect.area} AS area,
-         {dialect.hours} AS hours
-  FROM contracts c JOIN registration_units u ON u.unit_no = c.unit_id
-  WHERE c.region_code = {region} AND c.filed_at >= {start} AND c.filed_at < {end}
+  SELECT {filed_key} AS k, f.draft_to_filing_s AS s, f.price_fen, f.building_area_dm2,
+         f.ratings, f.rating_sum
+  FROM filing_facts f
+  WHERE f.region_code = {region} AND f.filed_at >= {start} AND f.filed_at < {end}
 ),
 ranked AS (
-  SELECT k, hours, ROW_NUMBER() OVER (PARTITION BY k ORDER BY hours) AS rn,
+  SELECT k, s, ROW_NUMBER() OVER (PARTITION BY k ORDER BY s) AS rn,
          COUNT(*) OVER (PARTITION BY k) AS n
   FROM filed
 ),
 medians AS (
-  SELECT k, AVG(hours) AS median_hours FROM ranked
+  SELECT k, AVG(s) AS median_s FROM ranked
   WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2
   GROUP BY k
 ),
 totals AS (
-  SELECT k, COUNT(*) AS filed, SUM(price) * 1.0 / NULLIF(SUM(area), 0) AS price_per_m2
+  SELECT k, COUNT(*) AS filed, SUM(price_fen) AS price_sum,
+         SUM(building_area_dm2) AS area_sum, SUM(ratings) AS ratings,
+         SUM(rating_sum) AS rating_sum
   FROM filed GROUP BY k
-),
-rated AS (
-  SELECT f.k, COUNT(*) AS ratings, AVG(r.score * 1.0) AS avg_rating
-  FROM filed f JOIN service_ratings r ON r.contract_id = f.cid
-  GROUP BY f.k
 ),
 revoked AS (
   SELECT {revoked_key} AS k, COUNT(*) AS revoked
-  FROM contracts c {revoked_join}
-  WHERE c.region_code = {region} AND c.revoked_at >= {start} AND c.revoked_at < {end}
+  FROM filing_facts f
+  WHERE f.region_code = {region} AND f.revoked_at >= {start} AND f.revoked_at < {end}
   GROUP BY {revoked_key}
 ),
 keys AS (SELECT k FROM totals UNION SELECT k FROM revoked)
 SELECT keys.k AS key, COALESCE(t.filed, 0) AS filed, COALESCE(v.revoked, 0) AS revoked,
-       t.price_per_m2, m.median_hours, COALESCE(r.ratings, 0) AS ratings, r.avg_rating
+       t.price_sum, t.area_sum, m.median_s, COALESCE(t.ratings, 0) AS ratings, t.rating_sum
 FROM keys
 LEFT JOIN totals t ON t.k = keys.k
 LEFT JOIN medians m ON m.k = keys.k
-LEFT JOIN rated r ON r.k = keys.k
 LEFT JOIN revoked v ON v.k = keys.k
 ORDER BY keys.k"""
 
@@ -163,16 +128,24 @@ def parse_window(start: str, end: str) -> Window:
     return Window(dates["from"], dates["to"])
 
 
+def _ratio(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, exactly (both are non-negative)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
 def _row(record: dict[str, Any]) -> dict[str, Any]:
-    price = record["price_per_m2"]
-    median = record["median_hours"]
-    rating = record["avg_rating"]
+    area = int(record["area_sum"] or 0)
+    median = record["median_s"]
+    ratings = int(record["ratings"])
     return {"key": record["key"], "filed": int(record["filed"]),
             "revoked": int(record["revoked"]),
-            "avg_price_per_m2_fen": None if price is None else round(float(price)),
-            "median_hours_draft_to_filing": None if median is None else round(float(median), 1),
-            "avg_rating": None if rating is None else round(float(rating), 2),
-            "ratings": int(record["ratings"])}
+            # the area is in hundredths of a square metre
+            "avg_price_per_m2_fen": _ratio(int(record["price_sum"]) * 100, area)
+            if area else None,
+            "median_hours_draft_to_filing": None if median is None
+            else round(float(median) / 3600, 1),
+            "avg_rating": round(int(record["rating_sum"]) / ratings, 2) if ratings else None,
+            "ratings": ratings}
 
 
 def _empty(key: str) -> dict[str, Any]:
@@ -182,10 +155,9 @@ def _empty(key: str) -> dict[str, Any]:
 
 async def statistics(region_code: str, window: Window, group_by: str) -> dict[str, Any]:
     conn = connections.get("default")
-    dialect = DIALECTS[conn.capabilities.dialect]
     first, after = window.bounds()
-    records = await conn.execute_query_dict(statistics_sql(dialect, group_by),
-                                            [region_code, first, after])
+    records = await conn.execute_query_dict(
+        statistics_sql(conn.capabilities.dialect, group_by), [region_code, first, after])
     rows = [_row(r) for r in records]
     if group_by == "month":
         have = {r["key"]: r for r in rows}

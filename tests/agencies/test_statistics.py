@@ -13,6 +13,7 @@ import io
 import statistics as py_stats
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 import httpx
 import pytest
@@ -53,10 +54,17 @@ def _sale(api, live_server, client, district: str, area: str) -> s.Sale:
 
 
 def _move(env: dict[str, str], contract_id: str, **times: datetime) -> None:
+    """Move a filed contract's times, and write its statistics row again as filing and
+    revocation write it."""
     from server.models import Contract
+    from server.services import filing_facts
 
     async def run() -> None:
         await Contract.filter(id=contract_id).update(**times)
+        contract = await Contract.get(id=contract_id)
+        await filing_facts.record_filing(contract)
+        if contract.revoked_at is not None:
+            await filing_facts.record_revocation(contract)
 
     with_db(env, run)
 
@@ -178,7 +186,7 @@ def test_bad_queries_are_400_naming_the_field(api, region_sales, query, field):
 # --- the database's numbers against a recomputation ---------------------------------------
 
 
-def _expected(rows: list[dict], ratings: dict[str, list[int]], first: date, last: date,
+def _expected(rows: list[dict], ratings: dict[str, tuple[int, int]], first: date, last: date,
               group_by: str, region: str) -> list[dict]:
     lo = datetime.combine(first, datetime.min.time(), CST)
     hi = datetime.combine(last + timedelta(days=1), datetime.min.time(), CST)
@@ -204,21 +212,26 @@ def _expected(rows: list[dict], ratings: dict[str, list[int]], first: date, last
     for key in sorted(groups):
         g = groups[key]
         filed = g["filed"]
-        scores = [x for r in filed for x in ratings.get(r["id"], [])]
-        hours = [(r["filed_at"] - r["created_at"]).total_seconds() / 3600 for r in filed]
+        count = sum(ratings[r["id"]][0] for r in filed)
+        total = sum(ratings[r["id"]][1] for r in filed)
+        seconds = [r["seconds"] for r in filed]
+        price_per_dm2 = Fraction(sum(r["price"] for r in filed) * 100,
+                                 sum(r["area"] for r in filed)) if filed else None
         out.append({
             "key": key, "filed": len(filed), "revoked": g["revoked"],
-            "avg_price_per_m2_fen": round(sum(r["price"] for r in filed)
-                                          / sum(r["area"] for r in filed)) if filed else None,
-            "median_hours_draft_to_filing": round(py_stats.median(hours), 1) if hours else None,
-            "avg_rating": round(sum(scores) / len(scores), 2) if scores else None,
-            "ratings": len(scores)})
+            "avg_price_per_m2_fen": None if price_per_dm2 is None
+            else int(price_per_dm2 + Fraction(1, 2)),  # half up
+            "median_hours_draft_to_filing": round(float(py_stats.median(seconds)) / 3600, 1)
+            if seconds else None,
+            "avg_rating": round(total / count, 2) if count else None,
+            "ratings": count})
     return out
 
 
 @pytest.fixture(scope="module")
 def generated(backend, tmp_path_factory):
-    """4,001 generated contracts in a database of their own (``benchmarks/stats_data.py``)."""
+    """4,001 generated contracts in a database of their own (``benchmarks/stats_data.py``),
+    and their statistics rows as read back."""
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -228,33 +241,27 @@ def generated(backend, tmp_path_factory):
     LiveServer(env).migrate()
 
     async def fill_and_read():
-        from tortoise import connections
-
-        from server.models import Contract, ServiceRating
+        from server.models import FilingFact
 
         await stats_data.populate(4001, regions=3)
-        units = {u["unit_no"]: u for u in await connections.get("default").execute_query_dict(
-            "SELECT unit_no, district, building_area FROM registration_units")}
-        rows = []
-        for c in await Contract.all():
-            unit = units[c.unit_id]
-            rows.append({"id": c.id, "region_code": c.region_code, "filed_at": c.filed_at,
-                         "revoked_at": c.revoked_at, "created_at": c.created_at,
-                         "price": c.terms["price_fen"], "district": unit["district"],
-                         "area": float(unit["building_area"])})
-        ratings: dict[str, list[int]] = defaultdict(list)
-        for r in await ServiceRating.all():
-            ratings[r.contract_id].append(r.score)
+        rows, ratings = [], {}
+        for f in await FilingFact.all():
+            rows.append({"id": f.contract_id, "region_code": f.region_code,
+                         "filed_at": f.filed_at, "revoked_at": f.revoked_at,
+                         "seconds": f.draft_to_filing_s, "price": f.price_fen,
+                         "district": f.district, "area": f.building_area_dm2})
+            ratings[f.contract_id] = (f.ratings, f.rating_sum)
         return rows, ratings
 
     rows, ratings = with_db(env, fill_and_read)
+    assert sum(n for n, _ in ratings.values()) > 500
     return env, rows, ratings
 
 
 @pytest.mark.parametrize("group_by", ["month", "district"])
 @pytest.mark.parametrize("first, last", [("2024-01-01", "2026-12-31"), ("2025-03-15",
                                                                           "2025-04-30"),
-                                         ("2026-02-01", "2026-02-01")])
+                                         ("2026-02-01", "2026-02-07")])
 def test_the_database_agrees_with_a_recomputation(generated, group_by, first, last):
     from server.services import statistics
 
@@ -265,3 +272,56 @@ def test_the_database_agrees_with_a_recomputation(generated, group_by, first, la
     expected = _expected(rows, ratings, window.start, window.end, group_by, region)
     assert answer["rows"] == expected
     assert sum(r["filed"] for r in expected) > 0
+
+
+def test_a_filing_counts_at_once(api, live_server):
+    """No time moved: the filing's own transaction wrote its statistics row."""
+    region = a.new_region()
+    client = s.registry_client(live_server, api, region=region)
+    sale = _sale(api, live_server, client, "崇阳县", "125.00")
+    today = datetime.now(CST).date().isoformat()
+    body = s.expect(_stats(api, client, f"from={today}&to={today}&group_by=district"), 200)
+    [row] = body["rows"]
+    assert row["key"] == "崇阳县" and row["filed"] == 1 and row["revoked"] == 0
+    assert row["avg_price_per_m2_fen"] == round(s.terms()["price_fen"] / 125)
+    assert 0 <= row["median_hours_draft_to_filing"] < 1 and row["ratings"] == 0
+    s.expect(api.post(f"/api/v1/contracts/{sale.contract_id}/rating", json={"score": 2},
+                      headers=sale.buyers[0].headers), 201)
+    body = s.expect(_stats(api, client, f"from={today}&to={today}&group_by=month"), 200)
+    assert body["rows"][0]["ratings"] == 1 and body["rows"][0]["avg_rating"] == 2.0
+
+
+def test_the_migration_writes_the_rows_of_earlier_filings(fresh_env):
+    """Back to the schema before the statistics, and forward again: the migration's
+    backfill writes the row of a filing made before it, as filing writes it."""
+    from tortoise.migrations.api import migrate
+
+    from server.config import Settings
+    from server.db import tortoise_config
+    from server.models import FilingFact
+
+    with LiveServer(fresh_env).serving() as server, \
+            httpx.Client(base_url=server.base_url, timeout=60) as api:
+        client = s.registry_client(server, api, region=a.new_region())
+        sale = _sale(api, server, client, "通城县", "90.00")
+
+    def facts() -> list[dict]:
+        async def run() -> list[dict]:
+            return [dict(f) for f in await FilingFact.all().values()]
+        return with_db(fresh_env, run)
+
+    before = facts()
+    assert [f["contract_id"] for f in before] == [sale.contract_id]
+    config = tortoise_config(Settings.from_env(fresh_env))
+
+    async def back_and_forth() -> None:
+        from tortoise import Tortoise
+
+        await migrate(config=config, target="models.0002_archive_renewal")
+        await Tortoise.close_connections()
+        await migrate(config=config)
+        await Tortoise.close_connections()
+
+    import asyncio
+    asyncio.run(back_and_forth())
+    assert facts() == before

@@ -4,6 +4,14 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+async def backfill_filing_facts(apps, schema_editor) -> None:
+    """The statistics' rows of the contracts filed before this migration."""
+    from server.services.filing_facts import backfill
+
+    await backfill(apps.get_model("models.Contract"), apps.get_model("models.RegistrationUnit"),
+                   apps.get_model("models.FilingFact"))
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0004_certificate_revocations')]
 
@@ -22,6 +30,25 @@ class Migration(migrations.Migration):
                 ('disabled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'agency_clients', 'app': 'models', 'pk_attr': 'client_id', 'table_description': "An agency's system, bound to one region and one kind (what it may read)."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='FilingFact',
+            fields=[
+                ('contract_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=32)),
+                ('region_code', fields.CharField(max_length=6)),
+                ('district', fields.CharField(max_length=32)),
+                ('filed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('filed_month', fields.CharField(max_length=7)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('revoked_month', fields.CharField(null=True, max_length=7)),
+                ('draft_to_filing_s', fields.BigIntField()),
+                ('price_fen', fields.BigIntField()),
+                ('building_area_dm2', fields.BigIntField()),
+                ('ratings', fields.IntField(default=0)),
+                ('rating_sum', fields.IntField(default=0)),
+            ],
+            options={'table': 'filing_facts', 'app': 'models', 'indexes': [Index(fields=['region_code', 'filed_at']), Index(fields=['region_code', 'revoked_at'])], 'pk_attr': 'contract_id', 'table_description': "What the housing authority's statistics need of one filed contract, and nothing"},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -64,17 +91,10 @@ class Migration(migrations.Migration):
             name='staff_id',
             field=fields.CharField(null=True, db_index=True, max_length=32),
         ),
-        ops.AddIndex(
-            model_name='Contract',
-            index=Index(fields=['region_code', 'filed_at']),
-        ),
-        ops.AddIndex(
-            model_name='Contract',
-            index=Index(fields=['region_code', 'revoked_at']),
-        ),
         ops.AddField(
             model_name='WebhookEndpoint',
             name='agency_client_id',
             field=fields.CharField(null=True, db_index=True, max_length=40),
         ),
+        ops.RunPython(backfill_filing_facts, ops.RunPython.noop),
     ]
