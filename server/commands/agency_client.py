@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from server.commands.common import with_orm
+from server.commands.common import created, refused, with_orm
 from server.config import Settings
 from server.domain.errors import FieldProblems
 from server.domain.sharing import AGENCY_KINDS
@@ -49,13 +48,9 @@ def run_create(args: argparse.Namespace) -> int:
             args.name, args.kind, args.region, args.webhook_url),
             migrate=not settings.uses_postgres)
     except FieldProblems as exc:
-        for name, reason in exc.fields.items():
-            print(f"error: --{name}: {reason}", file=sys.stderr)
-        return 1
-    print(f"agency client created for region {new.region_code}: {new.name} ({new.kind})")
-    print("the secret is shown only now; only its hash is stored")
-    print(json.dumps(new.as_dict(), ensure_ascii=False))
-    return 0
+        return refused(exc)
+    return created(f"agency client created for region {new.region_code}: {new.name} "
+                   f"({new.kind})", new.as_dict())
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from server.commands.common import with_orm
+from server.commands.common import created, refused, with_orm
 from server.config import Settings
 from server.domain.errors import FieldProblems
 from server.services import staff
@@ -48,14 +47,10 @@ def run_create(args: argparse.Namespace) -> int:
     try:
         new = _run(lambda: staff.create(args.name, args.service_point, args.region))
     except FieldProblems as exc:
-        for name, reason in exc.fields.items():
-            print(f"error: --{name}: {reason}", file=sys.stderr)
-        return 1
-    print(f"staff account created: {new.staff_id} ({new.name}, {new.service_point})")
-    print("the one-time password is shown only now; it only serves to set the staff "
-          "member's own password (POST /api/v1/staff/password)")
-    print(json.dumps(new.as_dict(), ensure_ascii=False))
-    return 0
+        return refused(exc)
+    return created(f"staff account created: {new.staff_id} ({new.name}, {new.service_point})",
+                   new.as_dict(), "the one-time password is shown only now; it only serves to "
+                   "set the staff member's own password (POST /api/v1/staff/password)")
 
 
 def run_list(args: argparse.Namespace) -> int:

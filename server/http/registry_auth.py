@@ -27,11 +27,22 @@ from server.auth.tokens import Es256Codec, InvalidToken
 from server.errors import ApiError, Forbidden, InvalidInput, Unauthenticated
 from server.http.body import json_object
 from server.http.validation import validate
-from server.schemas.registry import TokenBody
+from server.schemas.registry import TokenAnswer, TokenBody
 
 AUDIENCE = "registry"
 TOKEN_TYPE = "registry_access"
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="registry", error="invalid_token"'}
+
+
+# What a client-credentials token endpoint takes and answers (``@operation(**…)``).
+TOKEN_OPERATION: dict[str, Any] = {
+    "raw_body": {"application/json": {"$ref": "#/components/schemas/TokenBody"},
+                 "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
+    "responses": {200: TokenAnswer},
+    "errors": {400: "invalid_request, unsupported_grant_type, invalid_scope (RFC 6749 §5.2)",
+               401: "invalid_client", 429: "temporarily_unavailable"},
+    "models": (TokenBody,),
+}
 
 
 @dataclass(frozen=True)

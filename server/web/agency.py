@@ -8,10 +8,9 @@ from sanic.response import HTTPResponse
 
 from server.http.agency_auth import agency_client
 from server.http.operations import operation
-from server.http.registry_auth import client_token_answer
+from server.http.registry_auth import TOKEN_OPERATION, client_token_answer
 from server.http.render import json
 from server.schemas.agency import AgencyContract, ContractNo
-from server.schemas.registry import TokenAnswer, TokenBody
 from server.services import agency_share
 
 bp = Blueprint("agency", url_prefix="/agency/v1")
@@ -25,12 +24,7 @@ TAG = "agencies"
     "`{client_id, client_secret, grant_type?, scope?}` → `{access_token, token_type, "
     "expires_in, scope: contracts:read}`; RFC 6749 §5.2 errors. The token's audience is "
     "`agency`: the registry API refuses it, and this API refuses registry tokens.",
-    raw_body={"application/json": {"$ref": "#/components/schemas/TokenBody"},
-              "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
-    responses={200: TokenAnswer},
-    errors={400: "invalid_request, unsupported_grant_type, invalid_scope (RFC 6749 §5.2)",
-            401: "invalid_client", 429: "temporarily_unavailable"},
-    models=(TokenBody,))
+    **TOKEN_OPERATION)
 async def token(request: Request) -> HTTPResponse:
     return json(await client_token_answer(request, request.app.ctx.agency_clients,
                                           request.app.ctx.agency_tokens,

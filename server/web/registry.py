@@ -18,15 +18,13 @@ from sanic.response import HTTPResponse
 from server.domain.units import parse_restriction, parse_unit, unit_no_problem
 from server.errors import InvalidInput, NotFound
 from server.http.operations import operation
-from server.http.registry_auth import client_token_answer, registry_scope
+from server.http.registry_auth import TOKEN_OPERATION, client_token_answer, registry_scope
 from server.http.render import json
 from server.schemas.miniapp import UnitView
 from server.schemas.registry import (
     RestrictionAnswer,
     RestrictionBody,
     RestrictionId,
-    TokenAnswer,
-    TokenBody,
     UnitBody,
     UnitNo,
     UnitUpsert,
@@ -57,12 +55,7 @@ def _visible_unit(request: Request, unit_no: str) -> str:
     "client or secret is 401 `invalid_client`; too many failures per client_id or address "
     "429 `temporarily_unavailable` with Retry-After. The token is an ES256 JWT with "
     "audience `registry`.",
-    raw_body={"application/json": {"$ref": "#/components/schemas/TokenBody"},
-              "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
-    responses={200: TokenAnswer},
-    errors={400: "invalid_request, unsupported_grant_type, invalid_scope (RFC 6749 §5.2)",
-            401: "invalid_client", 429: "temporarily_unavailable"},
-    models=(TokenBody,))
+    **TOKEN_OPERATION)
 async def token(request: Request) -> HTTPResponse:
     return json(await client_token_answer(request, request.app.ctx.registry_clients,
                                           request.app.ctx.registry_tokens))

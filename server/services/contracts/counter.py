@@ -12,14 +12,13 @@ drafted at a counter of their own region; anything else is "not found".
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from tortoise.transactions import in_transaction
 
 from server.domain import clock
-from server.domain.contract import Status, Step, advance, content_hash
+from server.domain.contract import Step, advance
 from server.domain.errors import RuleRefused
 from server.domain.units import normalize_certificate_no
 from server.errors import NotFound
@@ -31,7 +30,7 @@ from server.services.contracts.drafting import (
     _party_rows,
     _registered_sellers,
     _store_parties,
-    content_of,
+    insert_draft,
     new_contract_id,
     parse_draft,
 )
@@ -63,15 +62,10 @@ async def create(deps: ContractDeps, staff: StaffPrincipal, payload: dict[str, A
     lender = (terms.get("mortgage_transfer") or {}).get("lender")
     outcome, unit = await _registered_sellers(deps, account, certificate_no, rows, lender,
                                               contract_id, "counter_draft", all_sellers=True)
-    fields = {"kind": "resale", "certificate_no": certificate_no, "terms": terms}
     async with in_transaction():
-        contract = await Contract.create(
-            id=contract_id, status=Status.DRAFT.value, version=1,
-            content_hash=content_hash(content_of(fields, rows)), initiator=account,
-            initiator_role=INITIATOR_ROLE, certificate_no=certificate_no, unit=unit,
-            region_code=unit.region_code, terms=terms, staff_id=staff.staff_id,
-            service_point=staff.service_point,
-            expires_at=clock.now() + timedelta(days=deps.settings.draft_ttl_days))
+        contract = await insert_draft(deps, contract_id, account, INITIATOR_ROLE, certificate_no,
+                                      unit, terms, rows, staff_id=staff.staff_id,
+                                      service_point=staff.service_point)
         await _store_parties(deps, contract, rows, keep={})
         await timeline.append(contract.id, "created", staff.actor, {
             "initiator_role": INITIATOR_ROLE, "version": 1,

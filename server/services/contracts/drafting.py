@@ -171,16 +171,9 @@ async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> s
         lender = (terms.get("mortgage_transfer") or {}).get("lender")
         outcome, unit = await _registered_sellers(deps, user, certificate_no, rows, lender,
                                                   contract_id, "draft")
-    now = clock.now()
-    fields = {"kind": "resale", "certificate_no": certificate_no, "terms": terms}
     async with in_transaction():
-        contract = await Contract.create(
-            id=contract_id, status=Status.DRAFT.value, version=1,
-            content_hash=content_hash(content_of(fields, rows)), initiator=user,
-            initiator_role=role, certificate_no=certificate_no, unit=unit,
-            region_code=unit.region_code if unit else "", terms=terms,
-            expires_at=now + timedelta(days=deps.settings.draft_ttl_days), replaces=replaces,
-        )
+        contract = await insert_draft(deps, contract_id, user, role, certificate_no, unit, terms,
+                                      rows, replaces=replaces)
         my_id = await _store_parties(deps, contract, rows, keep={}, me=(user, mine[0]))
         await timeline.append(contract.id, "created", my_id,
                               {"initiator_role": role, "version": 1,
@@ -189,6 +182,20 @@ async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> s
             await timeline.append(contract.id, "house_checked", "system",
                                   outcome.timeline_data())
     return contract_id
+
+
+async def insert_draft(deps: ContractDeps, contract_id: str, initiator: User,
+                       initiator_role: str, certificate_no: str, unit: Any,
+                       terms: dict[str, Any], rows: list[dict[str, Any]], **extra: Any
+                       ) -> Contract:
+    """The new draft's row (version 1, its content hash, its expiry); parties apart."""
+    fields = {"kind": "resale", "certificate_no": certificate_no, "terms": terms}
+    return await Contract.create(
+        id=contract_id, status=Status.DRAFT.value, version=1,
+        content_hash=content_hash(content_of(fields, rows)), initiator=initiator,
+        initiator_role=initiator_role, certificate_no=certificate_no, unit=unit,
+        region_code=unit.region_code if unit else "", terms=terms,
+        expires_at=clock.now() + timedelta(days=deps.settings.draft_ttl_days), **extra)
 
 
 def _group_index(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:
