@@ -317,7 +317,7 @@ def test_the_migration_writes_the_rows_of_earlier_filings(fresh_env):
     async def back_and_forth() -> None:
         from tortoise import Tortoise
 
-        await migrate(config=config, target="models.0002_archive_renewal")
+        await migrate(config=config, target="models.0003_document_store")
         await Tortoise.close_connections()
         await migrate(config=config)
         await Tortoise.close_connections()
