@@ -166,11 +166,22 @@ async def statistics(region_code: str, window: Window, group_by: str) -> dict[st
             "to": window.end.isoformat(), "group_by": group_by, "rows": rows}
 
 
+def _cell(value: Any) -> Any:
+    """A cell as a spreadsheet reads it: empty for null, and a text that a spreadsheet
+    would take for a formula (a district named ``=…`` by the registry's data) quoted
+    with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def as_csv(answer: dict[str, Any]) -> str:
     """The rows as CSV (RFC 4180: CRLF line ends, a header line), empty cells for nulls."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in answer["rows"]:
-        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        writer.writerow([_cell(row[c]) for c in COLUMNS])
     return out.getvalue()

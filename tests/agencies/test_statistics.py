@@ -161,6 +161,17 @@ def test_csv_on_request(api, region_sales):
                   Accept="text/*").headers["content-type"].startswith("text/csv")
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_quoted():
+    from server.services.statistics import as_csv
+
+    row = {"key": "=HYPERLINK(\"http://x\")", "filed": 1, "revoked": 0,
+           "avg_price_per_m2_fen": None, "median_hours_draft_to_filing": 1.5,
+           "avg_rating": None, "ratings": 0}
+    [parsed] = list(csv.DictReader(io.StringIO(as_csv({"rows": [row]}))))
+    assert parsed["key"] == "'=HYPERLINK(\"http://x\")" and parsed["avg_rating"] == ""
+    assert parsed["median_hours_draft_to_filing"] == "1.5"
+
+
 def test_only_the_clients_region(api, region_sales):
     body = s.expect(_stats(api, region_sales["other"],
                            "from=2026-01-01&to=2026-03-31&group_by=district"), 200)
