@@ -219,6 +219,10 @@ class Settings:
     registry_token_failures_per_client: int = 5
     registry_token_failures_per_address: int = 20
     registry_token_failure_window_s: int = 300
+    # Other agencies (tax, banks, ...): contract reads per client and minute, before 429
+    agency_reads_per_minute: int = 60
+    # Service-point staff: how long a staff login lasts
+    staff_token_ttl_s: int = 4 * 3600
     webhook_timeout_s: int = 10
     # Browser origins allowed to call the API cross-origin (none by default)
     cors_origins: tuple[str, ...] = ()
@@ -360,6 +364,9 @@ class Settings:
                 env, "REGISTRY_TOKEN_FAILURES_PER_ADDRESS", 20, minimum=1),
             registry_token_failure_window_s=_int(
                 env, "REGISTRY_TOKEN_FAILURE_WINDOW_S", 300, minimum=1, maximum=86400),
+            agency_reads_per_minute=_int(env, "AGENCY_READS_PER_MINUTE", 60, minimum=1),
+            staff_token_ttl_s=_int(env, "STAFF_TOKEN_TTL_S", 4 * 3600, minimum=60,
+                                   maximum=86400),
             cors_origins=_origins(env, "CORS_ORIGINS"),
             webhook_timeout_s=_int(env, "WEBHOOK_TIMEOUT_S", 10, minimum=1),
             verify_rate_limit_per_minute=_int(env, "VERIFY_RATE_LIMIT_PER_MINUTE", 120,

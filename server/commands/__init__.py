@@ -1,6 +1,7 @@
 """CLI commands, one module each; every module has ``register(subparsers)``."""
 
 from server.commands import (
+    agency_client,
     archive,
     import_units,
     migrate,
@@ -9,9 +10,10 @@ from server.commands import (
     registry_client,
     seed_demo,
     serve,
+    staff,
     verify_chains,
     webhooks,
 )
 
-COMMAND_MODULES = [serve, migrate, seed_demo, registry_client, import_units, webhooks,
-                   verify_chains, archive, pki, reencrypt]
+COMMAND_MODULES = [serve, migrate, seed_demo, registry_client, agency_client, staff,
+                   import_units, webhooks, verify_chains, archive, pki, reencrypt]

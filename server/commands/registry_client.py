@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from server.commands.common import with_orm
+from server.commands.common import created, refused, with_orm
 from server.config import Settings
 from server.domain.errors import FieldProblems
 from server.services.registry_clients import ALL_SCOPES, RegistryClients
@@ -50,13 +50,9 @@ def run_create(args: argparse.Namespace) -> int:
                                                                   scopes=scopes),
                        migrate=not settings.uses_postgres)
     except FieldProblems as exc:
-        for name, reason in exc.fields.items():
-            print(f"error: --{name}: {reason}", file=sys.stderr)
-        return 1
-    print(f"registry client created for region {new.region_code}: {new.name}")
-    print("the secret is shown only now; only its hash is stored")
-    print(json.dumps(new.as_dict(), ensure_ascii=False))
-    return 0
+        return refused(exc)
+    return created(f"registry client created for region {new.region_code}: {new.name}",
+                   new.as_dict())
 
 
 def run_list(args: argparse.Namespace) -> int:

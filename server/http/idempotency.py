@@ -5,8 +5,8 @@ not act twice. The order matters:
 
 1. the caller is authenticated first, exactly as the route will (a logged-out or
    expired token gets its 401, never a stored answer);
-2. the key is scoped to the authenticated principal (the user, or the registry
-   client), not to the token, so a retry with a refreshed token is recognised;
+2. the key is scoped to the authenticated principal (the user, the registry
+   client, or the staff member), not to the token, so a retry with a refreshed token is recognised;
 3. the same key with the same request gets the stored answer back
    (``Idempotent-Replayed: true``), with a different request 422, and while the
    first is still running 409 (never stored);
@@ -54,6 +54,10 @@ async def _principal(request: Request) -> str | None:
         return "user:" + await current_user_id(request)
     if kind == "registry" and scope is not None:
         return "registry:" + (await registry_principal(request, scope)).client_id
+    if kind == "staff":
+        from server.http.staff_auth import current_staff
+
+        return "staff:" + (await current_staff(request)).staff_id
     return None
 
 

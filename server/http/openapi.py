@@ -24,6 +24,9 @@ REGISTRY_SCOPES = {
     "contracts:write": "report acceptance / completion of registration",
 }
 
+AGENCY_SCOPES = {"contracts:read": "read the items its kind needs of the region's filed "
+                                   "contracts"}
+
 # What each error status means, whatever the operation (API.md, "Conventions").
 _STATUS_TEXT = {
     400: "输入有误：`details.fields` 按字段路径给出原因",
@@ -53,7 +56,8 @@ def _openapi_path(route_path: str) -> str:
 def _models(operations: list[Operation]) -> list[type[BaseModel]]:
     seen: dict[type[BaseModel], None] = {ErrorEnvelope: None}
     for op in operations:
-        for m in (op.body, *op.responses.values(), *op.models):
+        answers = [m for a in op.responses.values() for m in (a if isinstance(a, tuple) else (a,))]
+        for m in (op.body, *answers, *op.models):
             if isinstance(m, type) and issubclass(m, BaseModel):
                 seen[m] = None
     return list(seen)
@@ -71,6 +75,10 @@ def _error_response(status: int, codes: str) -> dict[str, Any]:
 
 
 def _answer(status: int, what: Any, refs: dict[type[BaseModel], str]) -> dict[str, Any]:
+    if isinstance(what, tuple):  # the same answer in several media types (Accept decides)
+        parts = [_answer(status, one, refs) for one in what]
+        return {"description": parts[0]["description"],
+                "content": {k: v for part in parts for k, v in part["content"].items()}}
     if what is None:
         return {"description": "无内容"}
     if isinstance(what, type) and issubclass(what, BaseModel):
@@ -161,8 +169,8 @@ def build_document(app: Sanic, *, title: str, version: str, description: str
         for status, codes in _errors(op, has_input, bool(names)).items():
             responses[str(status)] = _error_response(status, codes)
         item["responses"] = responses
-        if op.security == "bearer":
-            item["security"] = [{"bearer": []}]
+        if isinstance(op.security, str):
+            item["security"] = [{op.security: []}]
         elif isinstance(op.security, tuple):
             item["security"] = [{op.security[0]: [op.security[1]]}]
         paths.setdefault(path, {})[method] = item
@@ -181,6 +189,14 @@ def build_document(app: Sanic, *, title: str, version: str, description: str
                              "flows": {"clientCredentials": {
                                  "tokenUrl": "/registry/v1/token",
                                  "scopes": REGISTRY_SCOPES}}},
+                "agency": {"type": "oauth2",
+                           "description": "税务、银行、公安、公积金等部门的客户端凭证",
+                           "flows": {"clientCredentials": {
+                               "tokenUrl": "/agency/v1/token",
+                               "scopes": AGENCY_SCOPES}}},
+                "staff": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                          "description": "服务网点工作人员的访问令牌（POST /api/v1/staff/login "
+                          "获得）；小程序接口不接受"},
             },
         },
     }

@@ -49,7 +49,7 @@ class Operation:
     responses: dict[int, Any] = field(default_factory=dict)
     # status -> the error codes this operation answers with at that status
     errors: dict[int, str] = field(default_factory=dict)
-    # None, "bearer", or ("registry", scope)
+    # None, "bearer" (users), "staff", or (scheme, scope): ("registry", …), ("agency", …)
     security: str | tuple[str, str] | None = None
     # Models the document needs besides body and answers (e.g. a form body's shape).
     models: tuple[type[BaseModel], ...] = ()

@@ -27,14 +27,22 @@ from server.auth.tokens import Es256Codec, InvalidToken
 from server.errors import ApiError, Forbidden, InvalidInput, Unauthenticated
 from server.http.body import json_object
 from server.http.validation import validate
-from server.schemas.registry import TokenBody
+from server.schemas.registry import TokenAnswer, TokenBody
 
 AUDIENCE = "registry"
 TOKEN_TYPE = "registry_access"
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="registry", error="invalid_token"'}
 
 
-InvalidRegistryToken = InvalidToken
+# What a client-credentials token endpoint takes and answers (``@operation(**…)``).
+TOKEN_OPERATION: dict[str, Any] = {
+    "raw_body": {"application/json": {"$ref": "#/components/schemas/TokenBody"},
+                 "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
+    "responses": {200: TokenAnswer},
+    "errors": {400: "invalid_request, unsupported_grant_type, invalid_scope (RFC 6749 §5.2)",
+               401: "invalid_client", 429: "temporarily_unavailable"},
+    "models": (TokenBody,),
+}
 
 
 @dataclass(frozen=True)
@@ -44,25 +52,47 @@ class RegistryPrincipal:
     scopes: frozenset[str]
 
 
-class RegistryTokens:
-    """Registration offices' access tokens: audience ``registry``, with region and scopes."""
+class ClientTokens:
+    """Access tokens of one kind of machine client: an audience and a ``typ`` of its own,
+    with the client's region and scopes (and any further claims) inside."""
+
+    audience = AUDIENCE
+    token_type = TOKEN_TYPE
 
     def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
-        self._codec = Es256Codec(private_key_pem, key_id, AUDIENCE, TOKEN_TYPE)
+        self._codec = Es256Codec(private_key_pem, key_id, self.audience, self.token_type)
         self.key_id = key_id
         self.ttl_s = ttl_s
 
     def issue(self, client_id: str, region_code: str, scopes: list[str],
-              now: int | None = None) -> str:
+              now: int | None = None, **extra: Any) -> str:
         token, _ = self._codec.encode(client_id, self.ttl_s, now, region=region_code,
-                                      scope=" ".join(scopes))
+                                      scope=" ".join(scopes), **extra)
         return token
 
     def verify(self, token: str) -> dict[str, Any]:
         claims = self._codec.decode(token)
         if not isinstance(claims.get("scope"), str):
-            raise InvalidToken("not a registry token")
+            raise InvalidToken(f"not a {self.token_type} token")
         return claims
+
+
+class RegistryTokens(ClientTokens):
+    """Registration offices' access tokens: audience ``registry``, with region and scopes."""
+
+
+def bearer_claims(request: Request, tokens: ClientTokens, realm: str) -> dict[str, Any]:
+    """The verified claims of the request's Bearer token; 401 (with a challenge) if none."""
+    challenge = {"WWW-Authenticate": f'Bearer realm="{realm}", error="invalid_token"'}
+    header = request.headers.get("authorization", "")
+    kind, _, token = header.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("需要访问令牌", code="unauthenticated", headers=challenge)
+    try:
+        return tokens.verify(token.strip())
+    except InvalidToken:
+        raise Unauthenticated("访问令牌无效或已过期", code="invalid_token",
+                              headers=challenge) from None
 
 
 @dataclass(frozen=True)
@@ -112,20 +142,36 @@ def client_credentials(request: Request) -> ClientCredentials:
     return ClientCredentials(creds.client_id, creds.client_secret, scope)
 
 
+async def client_token_answer(request: Request, clients: Any, tokens: ClientTokens,
+                              **claims: Callable[[Any], Any]) -> dict[str, Any]:
+    """The client-credentials grant (RFC 6749 §4.4) for one kind of client: ``clients``
+    authenticates and says each client's scopes (``scopes_of``); ``claims`` add claims
+    to the token, each computed from the client row. Errors are raised for the caller's
+    route to render in the RFC 6749 §5.2 form."""
+    from server.http.peer import client_address
+
+    creds = client_credentials(request)
+    client = await clients.authenticate(creds.client_id, creds.client_secret,
+                                        client_address(request))
+    allowed = clients.scopes_of(client)
+    scopes = allowed
+    if creds.scope:
+        scopes = creds.scope.split()
+        if not set(scopes) <= set(allowed):
+            raise ApiError("申请的权限超出该客户端的授权范围", code="invalid_scope",
+                           details={"allowed": allowed})
+    access = tokens.issue(client.client_id, client.region_code, scopes,
+                          **{name: claim(client) for name, claim in claims.items()})
+    return {"access_token": access, "token_type": "Bearer", "expires_in": tokens.ttl_s,
+            "scope": " ".join(scopes)}
+
+
 async def registry_principal(request: Request, scope: str) -> RegistryPrincipal:
     """The calling office, from its Bearer token; 401 if invalid, 403 without ``scope``."""
     known: RegistryPrincipal | None = getattr(request.ctx, "registry", None)
     if known is not None and scope in known.scopes:
         return known
-    header = request.headers.get("authorization", "")
-    kind, _, token = header.partition(" ")
-    if kind.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("需要访问令牌", code="unauthenticated", headers=_BEARER_CHALLENGE)
-    try:
-        claims = request.app.ctx.registry_tokens.verify(token.strip())
-    except InvalidRegistryToken:
-        raise Unauthenticated("访问令牌无效或已过期", code="invalid_token",
-                              headers=_BEARER_CHALLENGE) from None
+    claims = bearer_claims(request, request.app.ctx.registry_tokens, "registry")
     client = await request.app.ctx.registry_clients.enabled(claims["sub"])
     if client is None or client.region_code != claims.get("region"):
         raise Unauthenticated("访问令牌无效或已过期", code="invalid_token",

@@ -152,8 +152,10 @@ def query_model(model: type[M], args: Mapping[str, list[str]]) -> M:
     """Query parameters: each given once, as text; the model converts the numbers."""
     data: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    # A parameter's name is its field's alias where it has one (``from`` is ``from_``).
+    known = {f.alias or name for name, f in model.model_fields.items()}
     for name, values in args.items():
-        if name not in model.model_fields:
+        if name not in known:
             continue  # unknown parameters are ignored, as HTTP caches and proxies add some
         if len(values) > 1:
             problems[name] = "只能出现一次"

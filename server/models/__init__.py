@@ -4,6 +4,7 @@ These are the adapters' side of the database: the domain rules in
 :mod:`server.domain` never import them.
 """
 
+from server.models.agencies import AgencyClient, ServiceRating, StaffMember
 from server.models.contracts import (
     Contract,
     ContractEvent,
@@ -24,11 +25,13 @@ from server.models.registry import (
     RegistryClient,
     Restriction,
 )
+from server.models.statistics import FilingFact
 
 __all__ = [
-    "CertificateRevocation", "Contract", "ContractEvent", "DocumentBlob", "DocumentChunk",
-    "FaceConsent", "FaceVerification", "FeedEntry", "IdempotencyRecord", "Invitation",
-    "LoginIdentity", "Owner", "Party", "PropertyCheck", "RefreshToken", "RegistrationUnit",
-    "RegistryClient", "Restriction", "SequenceCounter", "StoredDocument", "User",
-    "WebhookDelivery", "WebhookEndpoint",
+    "AgencyClient", "CertificateRevocation", "Contract", "ContractEvent", "DocumentBlob",
+    "DocumentChunk", "FaceConsent", "FaceVerification", "FeedEntry", "FilingFact",
+    "IdempotencyRecord", "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck",
+    "RefreshToken", "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter",
+    "ServiceRating", "StaffMember", "StoredDocument", "User", "WebhookDelivery",
+    "WebhookEndpoint"
 ]

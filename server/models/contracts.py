@@ -41,6 +41,9 @@ class Contract(Model):
     revoked_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
     replaces = fields.CharField(max_length=32, null=True)  # a change: the revoked original
+    # 代理签约: the staff member (staff_members.id) and service point that drafted it
+    staff_id = fields.CharField(max_length=32, null=True, db_index=True)
+    service_point = fields.CharField(max_length=128, null=True)
 
     class Meta:
         table = "contracts"

@@ -37,6 +37,9 @@ class WebhookEndpoint(Model):
     url = fields.CharField(max_length=512)
     secret = fields.CharField(max_length=128)
     active = fields.BooleanField(default=True)
+    # Set for an agency's endpoint (a tax client's): it gets its own events, not the
+    # registration office's.
+    agency_client_id = fields.CharField(max_length=40, null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -412,7 +412,8 @@ class ContractView(Answer):
     status_label: str
     version: int
     content_hash: str
-    initiator_role: Literal["seller", "buyer"]
+    initiator_role: Literal["seller", "buyer", "staff"] = Field(
+        description="发起方：seller、buyer，或 staff（服务网点工作人员代理起草）")
     contract_no: str | None
     filing_no: str | None
     filing_state: str | None
@@ -436,6 +437,8 @@ class ContractView(Answer):
         description="本交易的全部文件：合同；选择资金监管时的资金监管协议；交易告知书及承诺书。"
         "一次 `sign` 人脸核身签署该当事人的全部文件")
     replaces: str | None
+    service_point: str | None = Field(default=None,
+                                      description="代理签约：起草合同的服务网点（签约方自行起草时为空）")
 
 
 class ContractList(Answer):

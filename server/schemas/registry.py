@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from server.domain.units import MAX_OWNERS, OWNERSHIP_KINDS, RESTRICTION_KINDS
 from server.schemas.common import Answer
 from server.schemas.miniapp import ContractStatus, DocumentKind, SaleDocument
-from server.schemas.types import DIGITS, CertificateNo, IdNumber, PersonName, integer, text
+from server.schemas.types import (
+    DIGITS,
+    CertificateNo,
+    IdNumber,
+    IsoDate,
+    PersonName,
+    integer,
+    text,
+)
 
 UnitNo = Annotated[str, Field(min_length=28, max_length=28, pattern=r"^[0-9A-Z]{28}$",
                               examples=["421202001001GB00012F00030502"],
@@ -208,3 +216,35 @@ class SharedData(Answer):
     documents: list[SaleDocument] = Field(
         description="本交易的全部备案文件；`url` 为登记机构下载 PDF 的地址，`sha256` 为最新备案版本"
         "（加盖印章期间为 null）")
+
+
+class StatisticsQuery(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=False, populate_by_name=False)
+    from_: IsoDate = Field(alias="from", description="起始日期（含），中国时间",  # type: ignore[valid-type]
+                           examples=["2026-01-01"])
+    to: IsoDate = Field(description="截止日期（含），中国时间；区间不超过3660天",  # type: ignore[valid-type]
+                        examples=["2026-12-31"])
+    group_by: Literal["district", "month"] = Field(
+        default="month", description="district 按区县（房屋坐落）| month 按月")
+
+
+class StatisticsRow(Answer):
+    key: str = Field(description="区县名称，或月份 YYYY-MM", examples=["咸安区"])
+    filed: int = Field(description="区间内备案的合同数")
+    revoked: int = Field(description="区间内注销备案的合同数")
+    avg_price_per_m2_fen: int | None = Field(
+        description="备案合同的成交均价（总价 ÷ 总建筑面积），分/平方米")
+    median_hours_draft_to_filing: float | None = Field(
+        description="从创建草稿到备案所用时间的中位数（小时）")
+    avg_rating: float | None = Field(description="这些合同的好差评平均分（1至5）")
+    ratings: int = Field(description="这些合同收到的评价数")
+
+
+class Statistics(Answer):
+    """Statistics of the client's region, by district or by month."""
+
+    region_code: str
+    from_: str = Field(alias="from", json_schema_extra={"format": "date"})
+    to: str = Field(json_schema_extra={"format": "date"})
+    group_by: Literal["district", "month"]
+    rows: list[StatisticsRow]

@@ -52,6 +52,7 @@ async def open_services(app: Sanic) -> None:
     app.ctx.face = build_face_service(settings, secrets, app.ctx.http, app.ctx.kv, app.ctx.cipher,
                                       step_gate=face_step_gate)
     open_house_services(app)  # houses + registry clients (before contracts use them)
+    open_agency_services(app)  # other agencies' clients, service-point staff
     # --- signing, rendering and contracts (lead) ---
     from server.adapters.documents.select import open_document_store
     from server.cpu import CpuPool
@@ -88,6 +89,30 @@ async def open_services(app: Sanic) -> None:
 
     app.ctx.background = background.start(app)
     # --- end signing ---
+
+
+def open_agency_services(app: Sanic) -> None:
+    """``app.ctx.agency_clients``, ``agency_tokens`` and ``staff``: their secrets are
+    throttled like the registry's (the same limits, counters of their own)."""
+    from server.http.agency_auth import AgencyTokens
+    from server.services.agency_clients import AgencyClients
+    from server.services.client_credentials import TokenThrottle
+    from server.services.staff import StaffAccounts
+
+    settings: Settings = app.ctx.settings
+    secrets = app.ctx.secrets
+
+    def throttle(prefix: str) -> TokenThrottle:
+        return TokenThrottle(app.ctx.kv, settings.registry_token_failures_per_client,
+                             settings.registry_token_failures_per_address,
+                             settings.registry_token_failure_window_s, prefix=prefix)
+
+    app.ctx.agency_clients = AgencyClients(throttle("agtoken"))
+    app.ctx.agency_tokens = AgencyTokens(secrets.token_signing_key_pem, secrets.token_key_id,
+                                         settings.registry_token_ttl_s)
+    app.ctx.staff = StaffAccounts(secrets.token_signing_key_pem, secrets.token_key_id,
+                                  settings.staff_token_ttl_s, app.ctx.kv,
+                                  throttle("stafflogin"))
 
 
 async def close_services(app: Sanic) -> None:

@@ -16,18 +16,15 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from server.domain.units import parse_restriction, parse_unit, unit_no_problem
-from server.errors import ApiError, InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.http.operations import operation
-from server.http.peer import client_address
-from server.http.registry_auth import client_credentials, registry_scope
+from server.http.registry_auth import TOKEN_OPERATION, client_token_answer, registry_scope
 from server.http.render import json
 from server.schemas.miniapp import UnitView
 from server.schemas.registry import (
     RestrictionAnswer,
     RestrictionBody,
     RestrictionId,
-    TokenAnswer,
-    TokenBody,
     UnitBody,
     UnitNo,
     UnitUpsert,
@@ -58,27 +55,10 @@ def _visible_unit(request: Request, unit_no: str) -> str:
     "client or secret is 401 `invalid_client`; too many failures per client_id or address "
     "429 `temporarily_unavailable` with Retry-After. The token is an ES256 JWT with "
     "audience `registry`.",
-    raw_body={"application/json": {"$ref": "#/components/schemas/TokenBody"},
-              "application/x-www-form-urlencoded": {"$ref": "#/components/schemas/TokenBody"}},
-    responses={200: TokenAnswer},
-    errors={400: "invalid_request, unsupported_grant_type, invalid_scope (RFC 6749 §5.2)",
-            401: "invalid_client", 429: "temporarily_unavailable"},
-    models=(TokenBody,))
+    **TOKEN_OPERATION)
 async def token(request: Request) -> HTTPResponse:
-    creds = client_credentials(request)
-    client = await request.app.ctx.registry_clients.authenticate(
-        creds.client_id, creds.client_secret, client_address(request))
-    allowed = client.scopes.split()
-    scopes = allowed
-    if creds.scope:
-        scopes = creds.scope.split()
-        if not set(scopes) <= set(allowed):
-            raise ApiError("申请的权限超出该客户端的授权范围", code="invalid_scope",
-                           details={"allowed": allowed})
-    tokens = request.app.ctx.registry_tokens
-    access = tokens.issue(client.client_id, client.region_code, scopes)
-    return json({"access_token": access, "token_type": "Bearer", "expires_in": tokens.ttl_s,
-                 "scope": " ".join(scopes)})
+    return json(await client_token_answer(request, request.app.ctx.registry_clients,
+                                          request.app.ctx.registry_tokens))
 
 
 @bp.get("/units/<unit_no:str>")

@@ -175,3 +175,36 @@ def test_answers_match_their_documented_models(api: httpx.Client, filed, registr
     code, token = url.path.rsplit("/", 1)[-1], url.query.removeprefix("t=")
     v.VerificationFacts.model_validate(ok(api.get(f"/api/v1/verify/{code}",
                                                   params={"t": token})))
+
+
+def test_statistics_agency_staff_and_rating_operations(spec):
+    stats = spec["paths"]["/registry/v1/statistics"]["get"]
+    assert set(stats["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    params = {p["name"]: p for p in stats["parameters"]}
+    assert set(params) == {"from", "to", "group_by"}
+    assert params["from"]["required"] and params["to"]["required"]
+    assert params["from"]["schema"]["format"] == "date"
+    assert _enum(params["group_by"]["schema"]) == ["district", "month"]
+    row = _schema(spec, "StatisticsRow")
+    assert set(row["required"]) >= {"key", "filed", "revoked", "avg_price_per_m2_fen",
+                                    "median_hours_draft_to_filing"}
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["agency"]["flows"]["clientCredentials"]["tokenUrl"] == "/agency/v1/token"
+    assert schemes["staff"]["scheme"] == "bearer"
+    shared = spec["paths"]["/agency/v1/contracts/{contract_no}"]["get"]
+    assert shared["security"] == [{"agency": ["contracts:read"]}]
+    assert shared["parameters"][0]["schema"]["maxLength"] == 32
+    answer = _resolve(spec, shared["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(_enum(answer["properties"]["agency_kind"])) == {
+        "tax", "bank", "public_security", "provident_fund"}
+    draft = spec["paths"]["/api/v1/staff/contracts"]["post"]
+    assert draft["security"] == [{"staff": []}]
+    body = _resolve(spec, draft["requestBody"]["content"]["application/json"]["schema"])
+    assert "initiator_role" not in body["properties"]
+    assert set(body["required"]) >= {"certificate_no", "sellers", "buyers", "terms"}
+    rating = spec["paths"]["/api/v1/contracts/{contract_id}/rating"]["post"]
+    body = _resolve(spec, rating["requestBody"]["content"]["application/json"]["schema"])
+    assert body["properties"]["score"]["minimum"] == 1
+    assert body["properties"]["score"]["maximum"] == 5
+    assert "409" in rating["responses"] and "already_rated" in rating["responses"]["409"][
+        "description"]

@@ -3,7 +3,8 @@
 Bounded and seeded: a fixed number of examples per operation and a fixed seed, so a run
 takes about a minute per API and repeats. The mini-program and verification APIs run
 authenticated as a user with a bound identity, the registry API as a registry client of
-the region; logout is left out so the run does not revoke its own token halfway.
+the region, the staff API as a staff member, the agencies' API as a tax client; logouts
+are left out so a run does not revoke its own token halfway.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def test_mini_program_and_verification_apis(fuzz_server: LiveServer, tmp_path: P
         user = s.person(api)
     tested = _run(fuzz_server, user.token, tmp_path,
                   "--include-path-regex", "^/(api/v1|v)/",
+                  "--exclude-path-regex", "^/api/v1/staff/",
                   "--exclude-path", "/api/v1/auth/logout")
     assert {"POST /api/v1/contracts", "PATCH /api/v1/contracts/{contract_id}",
             "POST /api/v1/face-verifications", "GET /api/v1/verify/{code}",
@@ -80,4 +82,26 @@ def test_registry_api(fuzz_server: LiveServer, tmp_path: Path):
     tested = _run(fuzz_server, client.token, tmp_path, "--include-path-regex", "^/registry/v1/")
     assert {"PUT /registry/v1/units/{unit_no}", "GET /registry/v1/contracts",
             "POST /registry/v1/token"} <= tested, tested
+    assert _server_errors_in_log(fuzz_server) == []
+
+
+def test_staff_api(fuzz_server: LiveServer, tmp_path: Path):
+    from tests.agencies import support as a
+
+    with httpx.Client(base_url=fuzz_server.base_url, timeout=30) as api:
+        clerk = a.staff(fuzz_server, api, s.REGION)
+    tested = _run(fuzz_server, clerk.token, tmp_path, "--include-path-regex", "^/api/v1/staff/",
+                  "--exclude-path", "/api/v1/staff/logout")
+    assert {"POST /api/v1/staff/contracts", "POST /api/v1/staff/login",
+            "POST /api/v1/staff/contracts/{contract_id}/invitations"} <= tested, tested
+    assert _server_errors_in_log(fuzz_server) == []
+
+
+def test_agency_api(fuzz_server: LiveServer, tmp_path: Path):
+    from tests.agencies import support as a
+
+    with httpx.Client(base_url=fuzz_server.base_url, timeout=30) as api:
+        tax = a.agency(fuzz_server, api, "tax", s.REGION)
+    tested = _run(fuzz_server, tax.token, tmp_path, "--include-path-regex", "^/agency/v1/")
+    assert {"POST /agency/v1/token", "GET /agency/v1/contracts/{contract_no}"} <= tested, tested
     assert _server_errors_in_log(fuzz_server) == []

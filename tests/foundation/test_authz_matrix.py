@@ -7,7 +7,14 @@ The rows are checked against the app's own route table, so a new route without a
 - ``other``: a logged-in user with a bound identity who is no party of the contract;
 - ``party``: the seller of the filed contract the paths name;
 - ``reg_other``: a registration office of another region;
-- ``reg``: the registration office of the contract's region.
+- ``reg``: the registration office of the contract's region;
+- ``staff_other``: a service point's staff member of another region;
+- ``staff``: a staff member of the contract's region (who drafted ``{staff_cid}``);
+- ``agency_other``: an agency's client (tax) of another region;
+- ``agency``: the tax client of the contract's region.
+
+Every kind of token is tried on every route, so a staff or agency token accepted where
+it must not be (a party's step, the registry API) shows as a mismatch.
 
 Mutating requests carry bodies that pass the caller's authorization and then stop at
 validation or at the contract's state (a 400/409 for the party shows it got past the
@@ -28,19 +35,31 @@ from server.config import Settings
 from server.web import app as app_assets
 from tests import flows
 from tests import sale as s
+from tests.agencies import support as a
 from tests.verify.conftest import code_and_token
 
-CALLERS = ("anon", "other", "party", "reg_other", "reg")
+CALLERS = ("anon", "other", "party", "reg_other", "reg", "staff_other", "staff",
+           "agency_other", "agency")
 
 
 def user_route(party: int, other: int = 404) -> tuple[int, ...]:
-    """A mini-program route: 401 without a user token (registry tokens are not user tokens)."""
-    return (401, other, party, 401, 401)
+    """A mini-program route: 401 without a user token (no other token is a user token)."""
+    return (401, other, party, 401, 401, 401, 401, 401, 401)
 
 
 def registry_route(region: int, other_region: int = 404) -> tuple[int, ...]:
-    """A registry route: 401 without a registry token (user tokens are not registry tokens)."""
-    return (401, 401, 401, other_region, region)
+    """A registry route: 401 without a registry token (no other token is a registry token)."""
+    return (401, 401, 401, other_region, region, 401, 401, 401, 401)
+
+
+def staff_route(region: int, other_region: int = 404) -> tuple[int, ...]:
+    """A staff route: 401 without a staff token (user tokens are not staff tokens)."""
+    return (401, 401, 401, 401, 401, other_region, region, 401, 401)
+
+
+def agency_route(region: int, other_region: int = 404) -> tuple[int, ...]:
+    """An agency route: 401 without an agency token (registry tokens are not agency tokens)."""
+    return (401, 401, 401, 401, 401, 401, 401, other_region, region)
 
 
 def public(status: int) -> tuple[int, ...]:
@@ -89,12 +108,31 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
         user_route(200), "/api/v1/contracts/{cid}/evidence.pdf", None),
     "GET /api/v1/contracts/<contract_id:str>/timeline": (
         user_route(200), "/api/v1/contracts/{cid}/timeline", None),
+    "POST /api/v1/contracts/<contract_id:str>/rating": (
+        user_route(201), "/api/v1/contracts/{cid}/rating", {"score": 5}),
     # Changes state for the party (asks for revocation): after everything above.
     "POST /api/v1/contracts/<contract_id:str>/revocation": (
         user_route(202), "/api/v1/contracts/{cid}/revocation", {"reason": "权限矩阵"}),
     "POST /api/v1/contracts/<contract_id:str>/revocation/confirm": (
         user_route(409), "/api/v1/contracts/{cid}/revocation/confirm",
         {"face_verification_id": "{fv}"}),
+    # -- service-point staff (代理签约)
+    "POST /api/v1/staff/login": (public(400), "/api/v1/staff/login", {}),
+    "POST /api/v1/staff/password": (public(400), "/api/v1/staff/password", {}),
+    "POST /api/v1/staff/contracts": (staff_route(400, 400), "/api/v1/staff/contracts", {}),
+    "GET /api/v1/staff/contracts": (staff_route(200, 200), "/api/v1/staff/contracts", None),
+    "GET /api/v1/staff/contracts/<contract_id:str>": (
+        staff_route(200), "/api/v1/staff/contracts/{staff_cid}", None),
+    "POST /api/v1/staff/contracts/<contract_id:str>/invitations": (
+        staff_route(201), "/api/v1/staff/contracts/{staff_cid}/invitations",
+        {"party_id": "{staff_party}"}),
+    # Changes state (cancels the counter draft): after the other rows of that contract.
+    "POST /api/v1/staff/contracts/<contract_id:str>/cancel": (
+        staff_route(200), "/api/v1/staff/contracts/{staff_cid}/cancel", None),
+    # -- other agencies
+    "POST /agency/v1/token": (public(400), "/agency/v1/token", {}),
+    "GET /agency/v1/contracts/<contract_no:str>": (
+        agency_route(200), "/agency/v1/contracts/{contract_no}", None),
     # -- public verification
     "GET /v/<code:str>": (public(200), "/v/{code}?t={qr_token}", None),
     "GET /api/v1/verify/<code:str>": (public(200), "/api/v1/verify/{code}?t={qr_token}", None),
@@ -113,6 +151,9 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "DELETE /registry/v1/units/<unit_no:str>/restrictions/<restriction_id:str>": (
         registry_route(200), "/registry/v1/units/{unit}/restrictions/R-matrix", None),
     "GET /registry/v1/contracts": (registry_route(200, 200), "/registry/v1/contracts", None),
+    "GET /registry/v1/statistics": (registry_route(200, 200),
+                                    "/registry/v1/statistics?from=2026-01-01&to=2026-12-31",
+                                    None),
     "GET /registry/v1/contracts/<filing_no:str>": (
         registry_route(200), "/registry/v1/contracts/{filing_no}", None),
     "GET /registry/v1/contracts/<filing_no:str>/document.pdf": (
@@ -148,8 +189,9 @@ MATRIX: dict[str, tuple[tuple[int, ...], str, object]] = {
     "POST /": (public(200), "/", {}),  # the sandbox, where the official Tencent SDK posts
     "POST /sandbox/faceid/scan": (public(400), "/sandbox/faceid/scan", {}),
     "POST /sandbox/faceid/expire": (public(400), "/sandbox/faceid/expire", {}),
-    # Last: it ends the caller's session.
+    # Last: they end the caller's session.
     "POST /api/v1/auth/logout": (user_route(204, 204), "/api/v1/auth/logout", None),
+    "POST /api/v1/staff/logout": (staff_route(204, 204), "/api/v1/staff/logout", None),
 }
 
 
@@ -202,10 +244,24 @@ def world(live_server) -> Iterator[World]:
                                       id_number=party.id_number)["id"]
         s.expect(api.put(f"/registry/v1/units/{sale.unit_no}/restrictions/R-matrix",
                          json={"kind": "objection"}, headers=region.headers), 201)
+        clerk = a.staff(live_server, api, s.REGION)
+        clerk_other = a.staff(live_server, api, "421221")
+        tax = a.agency(live_server, api, "tax", s.REGION)
+        tax_other = a.agency(live_server, api, "tax", "421221")
+        counter_seller, counter_buyer = s.person(api), s.person(api)
+        _, cert = s.register_house(api, region, [counter_seller])
+        drafted = s.expect(api.post("/api/v1/staff/contracts", json={
+            "certificate_no": cert, "sellers": [counter_seller.party()],
+            "buyers": [counter_buyer.party()], "terms": s.terms()}, headers=clerk.headers), 201)
         yield World(
             headers={"anon": {}, "other": other.headers, "party": party.headers,
-                     "reg_other": other_region.headers, "reg": region.headers},
+                     "reg_other": other_region.headers, "reg": region.headers,
+                     "staff_other": clerk_other.headers, "staff": clerk.headers,
+                     "agency_other": tax_other.headers, "agency": tax.headers},
             values={"cid": sale.contract_id, "fv": fv, "unit": sale.unit_no,
+                    "staff_cid": drafted["id"],
+                    "staff_party": s.party_id_of(drafted, counter_buyer),
+                    "contract_no": view["contract_no"],
                     "filing_no": view["filing_no"], "code": code, "qr_token": qr_token,
                     "invitation": "inv_" + secrets.token_hex(16),
                     "buyer_party": s.party_id_of(view, buyer), "png": s.signature_png(),

@@ -86,18 +86,27 @@ def _party_rows(deps: ContractDeps, parties: list[PartyInput]) -> list[dict[str,
 
 async def _registered_sellers(deps: ContractDeps, user: User, certificate_no: str,
                               rows: list[dict[str, Any]], mortgage_lender: str | None,
-                              contract_id: str | None, purpose: str):
-    """Check the house as this seller and align the sellers with the registered owners."""
+                              contract_id: str | None, purpose: str, *,
+                              all_sellers: bool = False):
+    """Check the house as this seller and align the sellers with the registered owners.
+
+    ``all_sellers``: check with every seller of ``rows`` instead (a draft at a service
+    point, where ``user`` is the staff member's account, no seller).
+    """
+    sellers = [r["id_index"] for r in rows if r["role"] == "seller"]
     outcome = await deps.houses.check_house(
-        user.id, certificate_no, seller_id_index=user.id_index, mortgage_lender=mortgage_lender,
+        user.id, certificate_no,
+        seller_id_index=None if all_sellers else user.id_index,
+        seller_id_indexes=sellers if all_sellers else None,
         buyer_id_indexes=[r["id_index"] for r in rows if r["role"] == "buyer"],
-        purpose=purpose, contract_id=contract_id)
+        mortgage_lender=mortgage_lender, purpose=purpose, contract_id=contract_id,
+        require_all_owners=all_sellers)
     if not outcome.eligible:
         raise RuleRefused("该房屋当前不能签约", code="house_not_eligible",
                           details={"check_id": outcome.check_id, "reasons": outcome.reasons})
     unit, owners = await deps.houses.load_unit(certificate_no)
     owner_index = {o.id_index: o for o in owners}
-    seller_index = {r["id_index"] for r in rows if r["role"] == "seller"}
+    seller_index = set(sellers)
     if seller_index != set(owner_index):
         raise RuleRefused("出卖人应为该房屋的全部登记权利人（含共有人）", code="sellers_mismatch",
                           details={"registered_owners": len(owner_index),
@@ -110,16 +119,18 @@ async def _registered_sellers(deps: ContractDeps, user: User, certificate_no: st
     return outcome, unit
 
 
-async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> str:
-    user = await bound_user(user_id)
+def parse_draft(deps: ContractDeps, payload: dict[str, Any], *, with_role: bool = True
+                ) -> tuple[str, str | None, list[PartyInput], dict[str, Any]]:
+    """``(certificate_no, initiator_role, parties, terms)`` of a new draft, every problem
+    of every field at once; ``with_role``: the body names the initiator's side."""
     p = Problems()
     if payload.get("kind", "resale") != "resale":
         p.add("kind", "目前仅支持 resale（存量房买卖）")
     certificate_no = payload.get("certificate_no")
     if not isinstance(certificate_no, str) or not 4 <= len(certificate_no.strip()) <= 64:
         p.add("certificate_no", "请填写不动产权证号")
-    role = payload.get("initiator_role")
-    if role not in ("seller", "buyer"):
+    role = payload.get("initiator_role") if with_role else None
+    if with_role and role not in ("seller", "buyer"):
         p.add("initiator_role", "可选：seller, buyer")
     problems: dict[str, str] = dict(p.fields)
     parties: list[PartyInput] = []
@@ -139,8 +150,13 @@ async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> s
             terms = result
     if problems:
         raise FieldProblems(problems)
-    certificate_no = certificate_no.strip()
     check_renderable(deps, parties, terms)
+    return certificate_no.strip(), role, parties, terms
+
+
+async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> str:
+    user = await bound_user(user_id)
+    certificate_no, role, parties, terms = parse_draft(deps, payload)
     rows = _party_rows(deps, parties)
     mine = [r for r in rows if r["role"] == role and r["id_index"] == user.id_index]
     if not mine:
@@ -155,16 +171,9 @@ async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> s
         lender = (terms.get("mortgage_transfer") or {}).get("lender")
         outcome, unit = await _registered_sellers(deps, user, certificate_no, rows, lender,
                                                   contract_id, "draft")
-    now = clock.now()
-    fields = {"kind": "resale", "certificate_no": certificate_no, "terms": terms}
     async with in_transaction():
-        contract = await Contract.create(
-            id=contract_id, status=Status.DRAFT.value, version=1,
-            content_hash=content_hash(content_of(fields, rows)), initiator=user,
-            initiator_role=role, certificate_no=certificate_no, unit=unit,
-            region_code=unit.region_code if unit else "", terms=terms,
-            expires_at=now + timedelta(days=deps.settings.draft_ttl_days), replaces=replaces,
-        )
+        contract = await insert_draft(deps, contract_id, user, role, certificate_no, unit, terms,
+                                      rows, replaces=replaces)
         my_id = await _store_parties(deps, contract, rows, keep={}, me=(user, mine[0]))
         await timeline.append(contract.id, "created", my_id,
                               {"initiator_role": role, "version": 1,
@@ -173,6 +182,20 @@ async def create(deps: ContractDeps, user_id: str, payload: dict[str, Any]) -> s
             await timeline.append(contract.id, "house_checked", "system",
                                   outcome.timeline_data())
     return contract_id
+
+
+async def insert_draft(deps: ContractDeps, contract_id: str, initiator: User,
+                       initiator_role: str, certificate_no: str, unit: Any,
+                       terms: dict[str, Any], rows: list[dict[str, Any]], **extra: Any
+                       ) -> Contract:
+    """The new draft's row (version 1, its content hash, its expiry); parties apart."""
+    fields = {"kind": "resale", "certificate_no": certificate_no, "terms": terms}
+    return await Contract.create(
+        id=contract_id, status=Status.DRAFT.value, version=1,
+        content_hash=content_hash(content_of(fields, rows)), initiator=initiator,
+        initiator_role=initiator_role, certificate_no=certificate_no, unit=unit,
+        region_code=unit.region_code if unit else "", terms=terms,
+        expires_at=clock.now() + timedelta(days=deps.settings.draft_ttl_days), **extra)
 
 
 def _group_index(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:

@@ -55,9 +55,10 @@ _EVENT_KINDS = {
     "filing_refused": "备案被拒", "cancelled": "取消合同", "expired": "草稿过期",
     "revocation_requested": "申请撤销备案", "revocation_confirmed": "确认撤销备案",
     "revoked": "备案已撤销", "registration_accepted": "登记受理", "registered": "登记完成",
+    "agency_accessed": "部门调取合同数据",
 }
-_CHECK_PURPOSES = {"check": "房屋查询", "draft": "创建合同", "freeze": "合同定稿",
-                   "filing": "备案"}
+_CHECK_PURPOSES = {"check": "房屋查询", "draft": "创建合同", "counter_draft": "窗口代理起草",
+                   "freeze": "合同定稿", "filing": "备案"}
 _FACE_PURPOSES = {"bind_identity": "实名认证", "sign": "签署合同", "revoke": "撤销备案"}
 _STAGES = {"draft": "草稿", "prepared": "定稿（平台认证）", "filed": "备案（加盖印章）"}
 _CHAIN_REASONS = {"missing event before": "缺少事件", "prev_hash mismatch": "前一哈希不符",
@@ -68,6 +69,7 @@ _SUMMARY_KEYS = {
     "purpose": "用途", "eligible": "可交易", "data_version": "数据版本", "role": "身份",
     "pades_level": "签名级别", "reason": "原因", "case_no": "受理号", "check_id": "核验编号",
     "filing_authority": "备案机关", "content_hash": "内容哈希", "party_id": "当事人",
+    "agency_name": "部门", "agency_kind_label": "部门类别",
 }
 
 
@@ -104,6 +106,10 @@ async def _report(deps: ContractDeps, contract: Contract) -> EvidenceReport:
             return "系统"
         if value.startswith("registry:"):
             return "登记机构"
+        if value.startswith("staff:"):
+            return "服务网点工作人员 " + value.removeprefix("staff:")
+        if value.startswith("agency:"):
+            return "共享部门"
         party = by_id.get(value)
         return who(party) if party is not None else value
 

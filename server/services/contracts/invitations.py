@@ -28,25 +28,36 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def invite(deps: ContractDeps, user_id: str, contract_id: str, party_id: Any
-                 ) -> dict[str, Any]:
+def party_id_problem(party_id: Any) -> None:
     if not isinstance(party_id, str) or not 1 <= len(party_id) <= 16:
         raise InvalidInput({"party_id": "必填：合同中签约方的 party_id"})
+
+
+async def invite(deps: ContractDeps, user_id: str, contract_id: str, party_id: Any
+                 ) -> dict[str, Any]:
+    party_id_problem(party_id)
     async with in_transaction():
         contract, me = await visible_contract(contract_id, user_id, lock=True)
-        await expire_if_due(contract, deps.settings.draft_ttl_days)
-        advance(contract.status, Step.INVITE)
-        party = await Party.get_or_none(id=party_id, contract_id=contract.id)
-        if party is None:
-            raise InvalidInput({"party_id": "该合同中没有此签约方"})
-        if party.user_id is not None:  # type: ignore[attr-defined]
-            raise Conflict("该签约方已加入合同", code="party_already_joined")
-        token = secrets.token_urlsafe(24)
-        expires = clock.now() + timedelta(seconds=deps.settings.invitation_ttl_s)
-        await Invitation.create(token_hash=_hash(token), contract=contract, party=party,
-                                created_by_id=user_id, expires_at=expires)
-        await timeline.append(contract.id, "invited", me.id, {"party_id": party.id,
-                                                              "role": party.role})
+        return await issue(deps, contract, party_id, created_by_id=user_id, actor=me.id)
+
+
+async def issue(deps: ContractDeps, contract: Contract, party_id: str, *, created_by_id: str,
+                actor: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A new invitation of ``party_id`` to ``contract`` (locked by the caller, in its
+    transaction), on the timeline as ``actor``'s (with ``extra`` data)."""
+    await expire_if_due(contract, deps.settings.draft_ttl_days)
+    advance(contract.status, Step.INVITE)
+    party = await Party.get_or_none(id=party_id, contract_id=contract.id)
+    if party is None:
+        raise InvalidInput({"party_id": "该合同中没有此签约方"})
+    if party.user_id is not None:  # type: ignore[attr-defined]
+        raise Conflict("该签约方已加入合同", code="party_already_joined")
+    token = secrets.token_urlsafe(24)
+    expires = clock.now() + timedelta(seconds=deps.settings.invitation_ttl_s)
+    await Invitation.create(token_hash=_hash(token), contract=contract, party=party,
+                            created_by_id=created_by_id, expires_at=expires)
+    await timeline.append(contract.id, "invited", actor, {"party_id": party.id,
+                                                          "role": party.role, **(extra or {})})
     return {"token": token, "expires_at": clock.rfc3339(expires),
             "share_path": f"/pages/contract/accept?token={token}",
             "party_id": party.id}

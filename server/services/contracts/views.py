@@ -105,4 +105,6 @@ def contract_view(contract: Contract, parties: list[Party], unit: RegistrationUn
         "document_sha256": contract.document_sha256,
         "documents": documents or [],
         "replaces": contract.replaces,
+        # 代理签约: where the draft was made for the parties (null: by a party)
+        "service_point": contract.service_point,
     }

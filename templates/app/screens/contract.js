@@ -260,7 +260,7 @@ const STEP_SCREENS = {
     const who = Object.fromEntries(c.parties.map((p) => [p.party_id, `${ROLE[p.role]} ${p.name_masked}`]));
     el.append(h("div.card", h("h2", houseText(c)), h("p.muted", `合同编号 ${c.contract_no || "—"} · 共${events.length}条记录，记录之间以哈希链相连，不可篡改`)),
       h("div.card", h("ol.timeline", events.map((e) => h("li",
-        h("b", EVENTS[e.kind] || e.kind), " ", h("span.muted", who[e.actor] || (e.actor === "system" ? "系统" : "")),
+        h("b", EVENTS[e.kind] || e.kind), " ", h("span.muted", who[e.actor] || actorText(e)),
         h("time", { datetime: e.at }, fmtTime(e.at)))))));
   },
 
@@ -305,7 +305,18 @@ const EVENTS = {
   filed: "网签备案", sealed: "加盖备案电子签章", filing_refused: "备案未成功", revocation_requested: "申请注销",
   revocation_confirmed: "确认注销", revoked: "备案注销", registration_accepted: "登记机构受理",
   registered: "转移登记完成", cancelled: "撤销草稿", expired: "草稿过期", draft_expired: "草稿过期",
+  agency_accessed: "部门调取合同数据",
 };
+
+// Who acted, when it was not a party: the system, a service point's staff member (代理签约),
+// or an agency that read the filed contract (which items).
+function actorText(e) {
+  if (e.actor === "system") return "系统";
+  const d = e.data || {};
+  if (d.staff) return `${d.staff.service_point} ${d.staff.name}`;
+  if (d.agency_name) return `${d.agency_name}：${(d.item_labels || []).join("、") || "合同状态"}`;
+  return "";
+}
 
 export async function acceptScreen(el, { args: [token] }) {
   frame("签约邀请", { step: 2 });
