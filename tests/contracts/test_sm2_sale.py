@@ -141,8 +141,10 @@ def test_evidence_report_is_sm2_signed_and_carries_the_check(sm2_sale: Sm2Sale,
     path.write_bytes(report)
     text = re.sub(r"\s+", "", subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"],
                                              capture_output=True, text=True, check=True).stdout)
-    assert text.count("签名算法SM2/SM3") == 6  # five signatures, the archive timestamp
-    assert text.count("通过：SM2签名、证书链、OCSP与CRL由OpenSSL3") == 6
+    documents = len(sm2_sale.view["documents"])  # the contract, the agreement, the notice
+    # per document: five signatures and the archive timestamp, each checked by the platform
+    assert text.count("签名算法SM2/SM3") == 6 * documents
+    assert text.count("通过：SM2签名、证书链、OCSP与CRL由OpenSSL3") == 6 * documents
     assert "pyHanko不支持SM2" in text and "distid:1234567812345678" in text
 
 
@@ -175,3 +177,22 @@ def test_registry_office_checks_offline_with_openssl(sm2_sale: Sm2Sale, tmp_path
     assert "OK  filing-seal" in good.stdout and "OK  CRL" in good.stdout
     bad = check(tampered)
     assert bad.returncode == 1 and "FAILED" in bad.stdout, bad.stdout + bad.stderr
+
+
+def test_every_document_of_the_sale_is_sm2_sealed_and_verified(sm2_sale: Sm2Sale,
+                                                               tmp_path) -> None:
+    """The funds-custody agreement and the transaction notice are signed and sealed
+    in the same suite: each SM2 signature in them checked by openssl and gmssl too."""
+    kinds = [d["kind"] for d in sm2_sale.view["documents"]]
+    assert kinds == ["contract", "funds_custody_agreement", "transaction_notice"], kinds
+    with httpx.Client(base_url=sm2_sale.server.base_url, timeout=120) as api:
+        for kind in kinds[1:]:
+            pdf = s.expect_pdf(api.get(
+                f"/registry/v1/contracts/{sm2_sale.view['filing_no']}/document.pdf?kind={kind}",
+                headers=sm2_sale.sale.client.headers))
+            (tmp_path / kind).mkdir()
+            checked = Sm2DocumentCheck(pdf, sm2_sale.roots, tmp_path / kind).run()
+            assert "filing-seal (SES_Seal, its maker)" in checked, (kind, checked)
+            assert any(name.startswith("party") for name in checked), (kind, checked)
+            (tmp_path / f"{kind}-tampered").mkdir()
+            assert tampering_detected(pdf, tmp_path / f"{kind}-tampered") >= 3
