@@ -18,7 +18,9 @@ class Migration(migrations.Migration):
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={"table": "certificate_revocations", "app": "models",
-                     "unique_together": (("ca", "serial"),), "pk_attr": "id"},
+                     "unique_together": (("ca", "serial"),), "pk_attr": "id",
+                     "table_description": "One revoked certificate. Rows are only ever "
+                                          "added: the first revocation of a"},
             bases=["Model"],
         ),
     ]
