@@ -5,8 +5,10 @@ from tortoise.models import Model
 
 
 class CertificateRevocation(Model):
-    """One revoked certificate. Rows are only ever added: the first revocation of a
-    serial is the one every CRL and OCSP answer has published since."""
+    """One revoked certificate; rows are only ever added.
+
+    The first revocation of a serial is the one every CRL and OCSP answer has
+    published since."""
 
     id = fields.BigIntField(pk=True)
     ca = fields.CharField(max_length=16)  # root | issuing
