@@ -62,9 +62,12 @@ TORTOISE_ORM = _from_env()
 
 
 async def run_migrations(settings: Settings) -> None:
-    """Bring the schema up to date; safe to run again."""
-    await migrate_api(config=tortoise_config(settings))
-    await Tortoise.close_connections()
+    """Bring the schema up to date; safe to run again. A failing migration still closes
+    the connections: an open SQLite connection's thread would keep the process alive."""
+    try:
+        await migrate_api(config=tortoise_config(settings))
+    finally:
+        await Tortoise.close_connections()
 
 
 async def init_orm(settings: Settings) -> None:

@@ -19,8 +19,8 @@ class Migration(migrations.Migration):
             ],
             options={"table": "certificate_revocations", "app": "models",
                      "unique_together": (("ca", "serial"),), "pk_attr": "id",
-                     "table_description": "One revoked certificate; rows are only ever "
-                                          "added."},
+                     "table_description": "One revoked certificate, recorded once and "
+                                          "never removed."},
             bases=["Model"],
         ),
     ]

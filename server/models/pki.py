@@ -5,7 +5,7 @@ from tortoise.models import Model
 
 
 class CertificateRevocation(Model):
-    """One revoked certificate; rows are only ever added.
+    """One revoked certificate, recorded once and never removed.
 
     The first revocation of a serial is the one every CRL and OCSP answer has
     published since."""
