@@ -40,9 +40,7 @@ def _orphan_watch(owner_pid: int) -> None:
                 os._exit(0)
             try:
                 os.kill(owner_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:  # the pid was reused by another user's process
+            except (ProcessLookupError, PermissionError):  # gone, or its pid reused
                 os._exit(0)
 
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
