@@ -230,7 +230,8 @@ async def page(request: Request, contract_id: str, page: str, query: DocumentQue
            "unused, so the same request can be repeated.",
            responses={201: ContractView}, security="bearer",
            errors={400: "invalid_input, invalid_json, invalid_signature_image",
-                   409: f"invalid_state, already_signed, filing_in_progress, {_FACE_CONSUME}",
+                   409: f"invalid_state, already_signed, filing_in_progress, {_FACE_CONSUME}, "
+                        "concurrent_signature (other parties kept signing meanwhile: retry)",
                    422: "house_not_eligible"})
 async def sign(request: Request, contract_id: str, body: SignBody) -> HTTPResponse:
     deps = _deps(request)

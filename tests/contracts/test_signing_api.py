@@ -159,3 +159,38 @@ def test_bad_signature_images_get_400_and_consume_nothing(live_server, api, imag
     assert "signature_image" in resp.json()["error"]["details"]["fields"]
     # The verification was not spent: a good image now signs with it.
     assert _sign_with(api, sale.contract_id, seller, fv).status_code == 201
+
+
+def test_every_party_signing_at_the_same_moment_all_sign_and_file(live_server, api):
+    """Signatures are made outside the transaction: parties racing on one contract each
+    end up in the filed PDF (a signature made on a superseded version is made again)."""
+    import asyncio
+
+    import httpx
+
+    from signing.validation import validate_document
+
+    sale = s.sale_in_signing(live_server, api, sellers=1, buyers=2,
+                             terms_over={"funds_custody": False})
+    fvs = {p.token: flows.passed_verification(api, p.token, "sign", sale.contract_id)
+           for p in sale.people}
+
+    async def all_at_once() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live_server.base_url, timeout=120) as client:
+            return await asyncio.gather(*(
+                client.post(f"/api/v1/contracts/{sale.contract_id}/signatures",
+                            json={"face_verification_id": fvs[p.token],
+                                  "signature_image": s.signature_png(n)},
+                            headers=p.headers)
+                for n, p in enumerate(sale.people)))
+
+    results = asyncio.run(all_at_once())
+    assert [r.status_code for r in results] == [201] * 3, [r.text for r in results]
+    pdf, info = _filed_pdf(api, sale)
+    assert info["view"]["status"] == "filed"
+    report = validate_document(pdf, api.get("/pki/roots.pem").content)
+    parties = [sig for sig in report.signatures if sig.kind == "party"]
+    assert len(parties) == 3 and all(sig.ok for sig in parties), report
+    events = s.expect(api.get(f"/api/v1/contracts/{sale.contract_id}/timeline",
+                              headers=sale.sellers[0].headers), 200)["events"]
+    assert [e["kind"] for e in events].count("signed") == 3
