@@ -143,6 +143,8 @@ class Settings:
     max_pdf_upload_bytes: int = 20 * 1024 * 1024
     request_timeout_s: int = 60
     cpu_workers: int = 2
+    # the pool yields the CPU to the event loops (see server/cpu.py)
+    cpu_pool_nice: int = 5
     font_dir: str | None = None
     # files (under DATA_DIR) or database; the database lets several hosts share documents
     document_store: str = "files"
@@ -290,6 +292,7 @@ class Settings:
             request_timeout_s=_int(env, "REQUEST_TIMEOUT_S", 60, minimum=1),
             cpu_workers=_int(env, "CPU_WORKERS", min(4, os.cpu_count() or 1), minimum=1,
                              maximum=64),
+            cpu_pool_nice=_int(env, "CPU_POOL_NICE", 5, minimum=0, maximum=19),
             font_dir=env.get("FONT_DIR") or None,
             pki_dir_override=Path(env["PKI_DIR"]) if env.get("PKI_DIR") else None,
             document_store=_choice(

@@ -47,8 +47,14 @@ def _orphan_watch(owner_pid: int) -> None:
 
 
 def _init_child(owner_pid: int, initializer: Callable[..., None] | None,
-                initargs: tuple[Any, ...]) -> None:
+                initargs: tuple[Any, ...], nice: int = 0) -> None:
     _orphan_watch(owner_pid)
+    if nice:
+        # Below the event loops: when rendering and signing saturate the cores, the
+        # workers still get the CPU to answer (health checks, reads, the next step of
+        # other sales) and to keep handing the pool its work; the pool's throughput
+        # is the same, only its share while the loops have work drops.
+        os.nice(nice)
     if initializer is not None:
         initializer(*initargs)
 
@@ -109,7 +115,7 @@ class CpuPool:
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = (),
                  context: Callable[[], Awaitable[Any]] | None = None,
-                 apply_context: Callable[[Any], None] | None = None) -> None:
+                 apply_context: Callable[[Any], None] | None = None, nice: int = 0) -> None:
         # Sanic runs its workers as daemonic processes, and multiprocessing
         # refuses children to those. The pool's processes are ours to manage
         # (shut down in after_server_stop, and they exit when their parent's
@@ -120,7 +126,7 @@ class CpuPool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_child,
-            initargs=(os.getpid(), initializer, initargs),
+            initargs=(os.getpid(), initializer, initargs, nice),
         )
         self.workers = workers
         self._context = context

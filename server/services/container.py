@@ -71,7 +71,7 @@ async def open_services(app: Sanic) -> None:
     app.ctx.cpu = CpuPool(settings.cpu_workers, initializer=worker.init_worker,
                           initargs=(pki_settings(settings, secrets),),
                           context=app.ctx.revocations.current,
-                          apply_context=worker.use_revocations)
+                          apply_context=worker.use_revocations, nice=settings.cpu_pool_nice)
     await app.ctx.cpu.warm_up()
 
     async def signing_ready() -> None:
