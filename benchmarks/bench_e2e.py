@@ -32,12 +32,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_sign_http import server_cpu_s  # noqa: E402
 
+from server.domain.documents import kinds_for  # noqa: E402
 from tests import sale as s  # noqa: E402
 from tests.backends import Backend  # noqa: E402
 from tests.flows import make_id_number  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
 
 Timings = dict[str, list[float]]
+
+#: The sale's terms: with funds custody (three documents: contract, custody agreement,
+#: transaction notice), or ``--no-custody`` (two: contract and notice).
+TERMS: dict[str, object] = {"funds_custody": True}
 
 
 class Flow:
@@ -88,7 +93,7 @@ class Flow:
                         json={"certificate_no": cert}, headers=seller.headers)
         draft = (await self.step("create", "POST", "/api/v1/contracts", 201, json={
             "kind": "resale", "certificate_no": cert, "initiator_role": "seller",
-            "sellers": [seller.party()], "buyers": [buyer.party()], "terms": s.terms()},
+            "sellers": [seller.party()], "buyers": [buyer.party()], "terms": s.terms(**TERMS)},
             headers=seller.headers)).json()
         cid = draft["id"]
         inv = (await self.step("invite", "POST", f"/api/v1/contracts/{cid}/invitations", 201,
@@ -144,7 +149,6 @@ def signing_floor_cpu_ms(runs: int = 3) -> float:
 
     from bench_signing import handwriting_png
 
-    from server.domain.documents import kinds_for
     from signing.document import SEAL_FIELD_NAME
     from signing.pades import (
         PartyField,
@@ -159,7 +163,7 @@ def signing_floor_cpu_ms(runs: int = 3) -> float:
 
     pki = Pki.load_or_create(Path(tempfile.mkdtemp(prefix="bench-floor-")) / "pki",
                              b"benchmark passphrase", "http://127.0.0.1:8000")
-    kinds = kinds_for(s.terms())
+    kinds = kinds_for(s.terms(**TERMS))
 
     def one_sale() -> None:
         document = sample_contract_document(parties=(SELLER_1, BUYER))
@@ -195,7 +199,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sales", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--no-custody", action="store_true",
+                        help="sales without funds custody: two documents instead of three")
     args = parser.parse_args()
+    if args.no_custody:
+        TERMS.update(funds_custody=False, custody_bank=None)
     tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     backend = Backend("services" if args.services else "embedded", tmp)
     env = backend.new_database_env(tmp / "data")
@@ -220,7 +228,9 @@ def main() -> None:
     pool_per_sale = (pool1 - pool0) * 1000 / args.sales
     label = (f"PostgreSQL + Redis, {args.workers} workers" if args.services
              else "embedded (SQLite), 1 worker")
-    print(f"\n### End-to-end sales over HTTP — {label}, {os.cpu_count()} CPUs\n")
+    documents = ", ".join(kinds_for(s.terms(**TERMS)))
+    print(f"\n### End-to-end sales over HTTP — {label}, {os.cpu_count()} CPUs; "
+          f"documents: {documents}\n")
     print("| run | sales | concurrency | sales/s | ratio |")
     print("|---|---:|---:|---:|---:|")
     print(f"| baseline: one sale at a time | 4 | 1 | {base_rate:.2f} | 1.00 |")
