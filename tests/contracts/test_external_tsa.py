@@ -212,6 +212,9 @@ def test_signing_without_the_tsa_fails_clearly_and_can_be_retried(
 def test_freezing_without_the_tsa_fails_clearly_and_can_be_retried(
         tsa_server, tsa_api, external_tsa) -> None:
     client = s.registry_client(tsa_server, tsa_api)
+    earlier = s.sale_in_signing(tsa_server, tsa_api, client=client)
+    earlier_no = s.expect(tsa_api.get(f"/api/v1/contracts/{earlier.contract_id}",
+                                      headers=earlier.sellers[0].headers), 200)["contract_no"]
     seller, buyer = s.person(tsa_api), s.person(tsa_api)
     _, cert = s.register_house(tsa_api, client, [seller])
     draft = s.create_draft(tsa_api, seller, "seller", cert, [seller], [buyer])
@@ -230,6 +233,10 @@ def test_freezing_without_the_tsa_fails_clearly_and_can_be_retried(
     done = s.expect(tsa_api.post(f"/api/v1/contracts/{draft['id']}/confirm",
                                  json={"version": view["version"]}, headers=buyer.headers), 200)
     assert done["status"] == "signing"
+    # The number drawn for the failed attempt was kept for the retry: none skipped.
+    same_day = done["contract_no"][:-5] == earlier_no[:-5]  # numbers restart each day
+    expected = int(earlier_no[-5:]) + 1 if same_day else 1
+    assert int(done["contract_no"][-5:]) == expected, (earlier_no, done["contract_no"])
 
 
 def test_a_seal_the_tsa_could_not_timestamp_is_finished_later(

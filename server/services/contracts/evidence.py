@@ -137,7 +137,7 @@ async def _report(deps: ContractDeps, contract: Contract) -> EvidenceReport:
 
     return EvidenceReport(
         contract_id=contract.id,
-        contract_no=contract.contract_no,
+        contract_no=contract.contract_no if contract.frozen_at else None,
         filing_no=contract.filing_no,
         filing_authority=deps.settings.filing_authority_name,
         status_label=status_label(contract.status),

@@ -35,7 +35,8 @@ def documents_view(contract: Contract, kinds: list[str], current: dict[str, str]
     pdf = f"{base_url}/api/v1/contracts/{contract.id}/document.pdf"
     return [document_entry(kind, current.get(kind),
                            pdf if kind == CONTRACT else f"{pdf}?kind={kind}",
-                           verification_url(base_url, contract, kind))
+                           verification_url(base_url, contract, kind)
+                           if contract.frozen_at else None)
             for kind in kinds]
 
 
@@ -85,11 +86,12 @@ def contract_view(contract: Contract, parties: list[Party], unit: RegistrationUn
         "version": contract.version,
         "content_hash": contract.content_hash,
         "initiator_role": contract.initiator_role,
-        "contract_no": contract.contract_no,
+        # drawn just before the freeze, shown from the freeze on (confirmation.py)
+        "contract_no": contract.contract_no if contract.frozen_at else None,
         "filing_no": contract.filing_no,
         "filing_state": contract.filing_state,
         "revocation_requested_at": clock.rfc3339(contract.revocation_requested_at),
-        "verification_url": verification_url(base_url, contract),
+        "verification_url": verification_url(base_url, contract) if contract.frozen_at else None,
         "certificate_no": contract.certificate_no,
         "house": house_view(unit),
         "terms": contract.terms,
