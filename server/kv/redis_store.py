@@ -23,6 +23,13 @@ if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
 return n
 """
 
+# The same, and the value of a second key, in one round trip (a missing key: false -> nil).
+_HIT_AND_GET = """
+local n = redis.call('incr', KEYS[1])
+if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
+return {n, redis.call('get', KEYS[2])}
+"""
+
 
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
@@ -34,6 +41,7 @@ class RedisStore(KeyValueStore):
         self._p = prefix
         self._unlock_script = client.register_script(_UNLOCK)
         self._hit_script = client.register_script(_HIT)
+        self._hit_and_get_script = client.register_script(_HIT_AND_GET)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "hs:") -> RedisStore:
@@ -61,6 +69,11 @@ class RedisStore(KeyValueStore):
 
     async def hit(self, key: str, window: float) -> int:
         return int(await self._hit_script(keys=[self._p + key], args=[_ms(window)]))
+
+    async def hit_and_get(self, key: str, window: float, other: str) -> tuple[int, bytes | None]:
+        count, value = await self._hit_and_get_script(keys=[self._p + key, self._p + other],
+                                                      args=[_ms(window)])
+        return int(count), value
 
     async def _try_lock(self, key: str, token: str, ttl: float) -> bool:
         return bool(await self._r.set(self._p + "lock:" + key, token, px=_ms(ttl), nx=True))

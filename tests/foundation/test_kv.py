@@ -65,6 +65,15 @@ async def test_hit_counts_in_a_fixed_window(store):
     assert await store.hit("rl", window=0.2) == 1
 
 
+async def test_hit_and_get_counts_and_reads_in_one_call(store):
+    assert await store.hit_and_get("rl2", 0.2, "gen") == (1, None)
+    await store.set("gen", b"g1")
+    assert await store.hit_and_get("rl2", 0.2, "gen") == (2, b"g1")
+    assert await store.hit("rl2", window=0.2) == 3  # the same window as hit()
+    await asyncio.sleep(0.3)
+    assert await store.hit_and_get("rl2", 0.2, "gen") == (1, b"g1")
+
+
 async def test_lock_excludes_and_releases(store):
     order: list[str] = []
 
