@@ -43,6 +43,7 @@ async def _slots(app: Sanic) -> None:
     # PDF checks may take at most half of this worker's pool processes, so
     # uploads can slow signing and filing down but never stall them.
     app.ctx.verify_slots = asyncio.Semaphore(max(1, app.ctx.settings.cpu_workers // 2))
+    # This worker's ready answers for callers with the right token (the hot path).
     app.ctx.verify_answers = answers.Answers()
 
 
