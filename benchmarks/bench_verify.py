@@ -8,13 +8,18 @@ serve``, as the API tests do), files one contract over the API, then drives
 and prints a markdown table:
 
 * ``/healthz`` — the baseline: routing, middleware and the HTTP stack, no I/O;
-* ``/v/{code}`` — the page as deployed (facts cached in the key-value store);
+* ``/v/{code}`` — the page as deployed: one key-value round trip (quota and
+  cache generation), then the worker's ready answer for this code and token;
 * ``/api/v1/verify/{code}`` — the same facts as JSON;
+* ``/v/{code}`` with a wrong token — the 404 every guesser gets: the gate's
+  database lookup, whether the code exists or not;
 * ``/v/{code}`` with ``VERIFY_CACHE_TTL_S=0`` — a restarted server on the same
-  data without the cache, to show what the cache buys.
+  data without the caches, to show what they buy.
 
 The load generator runs on the same machine as the server and competes with
-it for the CPU; the ratios within one run are the meaningful numbers.
+it for the CPU; the ratios within one run are the meaningful numbers. The
+server's CPU time per request (all its processes; PostgreSQL and Redis not
+counted) moves less than wall time when other work shares the machine.
 
 Run: ``python benchmarks/bench_verify.py [--services] [--duration S] [--concurrency N]``
 (``--services``: PostgreSQL + Redis as in ``TEST_BACKEND=services``, 2 workers).
@@ -36,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 
 from tests import sale  # noqa: E402
 from tests.backends import Backend  # noqa: E402
@@ -50,6 +56,11 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -62,8 +73,21 @@ class Result:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _server_cpu(pid: int) -> float:
+    """User + system CPU seconds of the server process and all its workers so far."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
 async def _load(url: str, name: str, duration: float, concurrency: int,
-                warmup: float) -> Result:
+                warmup: float, pid: int, expect: int = 200) -> Result:
     """``concurrency`` clients, each sending its next request as soon as the last answered."""
     latencies: list[float] = []
     errors = 0
@@ -75,7 +99,7 @@ async def _load(url: str, name: str, duration: float, concurrency: int,
                 try:
                     async with session.get(url) as resp:
                         await resp.read()
-                        ok = resp.status == 200
+                        ok = resp.status == expect
                 except aiohttp.ClientError:
                     ok = False
                 if record:
@@ -84,25 +108,30 @@ async def _load(url: str, name: str, duration: float, concurrency: int,
 
         await asyncio.gather(*(client(time.perf_counter() + warmup, False)
                                for _ in range(concurrency)))
+        cpu_before = _server_cpu(pid)
         began = time.perf_counter()
         await asyncio.gather(*(client(began + duration, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
-    return Result(name, len(latencies), errors, elapsed, latencies)
+        cpu = _server_cpu(pid) - cpu_before
+    return Result(name, len(latencies), errors, elapsed, latencies, cpu)
 
 
 def _table(results: list[Result], backend: str, workers: int, concurrency: int,
            duration: float) -> str:
     base = results[0].rps or 1.0
+    base_cpu = results[0].cpu_us_per_request
     lines = [
         f"Backend: **{backend}**, server workers: {workers}, {concurrency} concurrent clients, "
         f"{duration:g} s per row (same machine as the server).",
         "",
-        "| endpoint | requests | req/s | p50 ms | p99 ms | non-200 | req/s vs /healthz |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | requests | req/s | p50 ms | p99 ms | unexpected | req/s vs /healthz "
+        "| server CPU µs/req | CPU vs /healthz |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(f"| {r.name} | {r.requests} | {r.rps:,.0f} | {r.pct(0.5):.1f} | "
-                     f"{r.pct(0.99):.1f} | {r.errors} | {r.rps / base:.2f} |")
+                     f"{r.pct(0.99):.1f} | {r.errors} | {r.rps / base:.2f} | "
+                     f"{r.cpu_us_per_request:,.0f} | {r.cpu_us_per_request / base_cpu:.2f} |")
     return "\n".join(lines)
 
 
@@ -139,11 +168,15 @@ def main() -> int:
                 code, token = code_and_token(view["verification_url"])
                 page = f"{server.base_url}/v/{code}?t={token}"
                 as_json = f"{server.base_url}/api/v1/verify/{code}?t={token}"
+                wrong = f"{server.base_url}/v/{code}?t={'x' * len(token)}"
                 results = []
-                for name, url in (("GET /healthz (baseline)", f"{server.base_url}/healthz"),
-                                  ("GET /v/{code}?t= (cached)", page),
-                                  ("GET /api/v1/verify/{code}?t= (cached)", as_json)):
-                    results.append(asyncio.run(_load(url, name, duration, concurrency, 1.0)))
+                for name, url, expect in (
+                        ("GET /healthz (baseline)", f"{server.base_url}/healthz", 200),
+                        ("GET /v/{code}?t= (ready answer)", page, 200),
+                        ("GET /api/v1/verify/{code}?t= (ready answer)", as_json, 200),
+                        ("GET /v/{code}?t=wrong (404 through the gate)", wrong, 404)):
+                    results.append(asyncio.run(_load(url, name, duration, concurrency, 1.0,
+                                                     server.proc.pid, expect)))
                     print(f"  {name}: {results[-1].rps:,.0f} req/s", file=sys.stderr)
             finally:
                 server.stop()
@@ -151,9 +184,10 @@ def main() -> int:
                 server = LiveServer({**env, "VERIFY_CACHE_TTL_S": "0"}, workers=workers)
                 server.start(timeout=120)
                 try:
-                    name = "GET /v/{code}?t= (cache off)"
+                    name = "GET /v/{code}?t= (caches off)"
                     uncached = f"{server.base_url}/v/{code}?t={token}"
-                    results.append(asyncio.run(_load(uncached, name, duration, concurrency, 1.0)))
+                    results.append(asyncio.run(_load(uncached, name, duration, concurrency, 1.0,
+                                                     server.proc.pid)))
                     print(f"  {name}: {results[-1].rps:,.0f} req/s", file=sys.stderr)
                 finally:
                     server.stop()
@@ -161,9 +195,10 @@ def main() -> int:
             backend.cleanup()
     print(_table(results, backend_name, workers, concurrency, duration))
     cached = results[1]
-    print(f"\nPage p50 {cached.pct(0.5):.1f} ms, p99 {cached.pct(0.99):.1f} ms; "
+    print(f"\nPage p50 {cached.pct(0.5):.1f} ms, p99 {cached.pct(0.99):.1f} ms, "
+          f"{cached.rps / (results[0].rps or 1.0):.2f} × /healthz; "
           f"{statistics.fmean(r.rps for r in results[1:3]):,.0f} req/s on average for the "
-          "page and its JSON.")
+          f"page and its JSON. Load generator CPU: {time.process_time():.1f} s.")
     return 1 if any(r.errors for r in results) else 0
 
 

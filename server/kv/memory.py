@@ -66,6 +66,9 @@ class MemoryStore(KeyValueStore):
         self._data[key] = (str(count).encode(), expires)
         return count
 
+    async def hit_and_get(self, key: str, window: float, other: str) -> tuple[int, bytes | None]:
+        return await self.hit(key, window), self._live(other)
+
     async def _try_lock(self, key: str, token: str, ttl: float) -> bool:
         return await self.add(f"lock:{key}", token.encode(), ttl)
 

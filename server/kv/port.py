@@ -33,6 +33,14 @@ class KeyValueStore(abc.ABC):
         """Count one event in the fixed window that ``key`` names; returns the count so far."""
 
     @abc.abstractmethod
+    async def hit_and_get(self, key: str, window: float, other: str) -> tuple[int, bytes | None]:
+        """:meth:`hit` on ``key`` and :meth:`get` of ``other`` in one round trip.
+
+        For a hot path that needs both a rate-limit count and a small value
+        (the verification page: its quota and the contract's cache generation).
+        """
+
+    @abc.abstractmethod
     async def _try_lock(self, key: str, token: str, ttl: float) -> bool: ...
 
     @abc.abstractmethod

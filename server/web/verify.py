@@ -3,6 +3,9 @@
 ``GET /v/{code}?t=`` (HTML), ``GET /api/v1/verify/{code}?t=`` (JSON) and
 ``POST /api/v1/verify/{code}/document?t=`` (a PDF body → report). Handlers
 stay thin: rate limit, gate, then :mod:`server.services.verification`.
+The page and its JSON are the hot path (every scan of a QR code): one
+key-value round trip (quota and cache generation), then, for a caller with
+the right token, this worker's ready answer (:mod:`.answers`), else the gate.
 
 The rate limit comes first, before the gate, so guessing codes or tokens
 costs the guesser quota like any other request. The page and its JSON share
@@ -15,7 +18,7 @@ from __future__ import annotations
 import asyncio
 
 from sanic import Blueprint, Request, Sanic
-from sanic.response import HTTPResponse, html
+from sanic.response import HTTPResponse, html, raw
 
 from server.domain import clock
 from server.errors import ApiError
@@ -25,7 +28,7 @@ from server.http.peer import client_address
 from server.http.render import json
 from server.schemas.types import VerifyCode
 from server.schemas.verify import DocumentReport, VerificationFacts, VerifyQuery
-from server.services.verification import documents, facts, gate, page
+from server.services.verification import answers, documents, gate, page
 
 bp = Blueprint("verify")
 TAG = "public verification"
@@ -40,11 +43,30 @@ async def _slots(app: Sanic) -> None:
     # PDF checks may take at most half of this worker's pool processes, so
     # uploads can slow signing and filing down but never stall them.
     app.ctx.verify_slots = asyncio.Semaphore(max(1, app.ctx.settings.cpu_workers // 2))
+    # This worker's ready answers for callers with the right token (the hot path).
+    app.ctx.verify_answers = answers.Answers()
 
 
 async def _limited(request: Request, bucket: str, per_minute: int) -> bool:
     return await gate.over_limit(request.app.ctx.kv, bucket, client_address(request), per_minute)
 
+
+async def _checked_in(request: Request, code: str) -> tuple[bool, bytes | None]:
+    """The page's quota (shared by page and JSON) and the code's cache generation."""
+    ctx = request.app.ctx
+    return await gate.check_in(ctx.kv, "page", client_address(request),
+                               ctx.settings.verify_rate_limit_per_minute, code)
+
+
+async def _answer(request: Request, code: str, generation: bytes | None) -> answers.Answer:
+    ctx = request.app.ctx
+    return await answers.answer(ctx.verify_answers, ctx.kv, ctx.settings, code,
+                                _token(request), generation)
+
+
+_HTML = "text/html; charset=utf-8"
+_JSON = "application/json"
+_RATE_LIMITED_HEADERS = {**page.HTML_HEADERS, "Retry-After": str(gate.RATE_WINDOW_S)}
 
 _DOC = {"path": {"code": VerifyCode}, "query": VerifyQuery, "tag": TAG}
 
@@ -64,17 +86,14 @@ def _kind(request: Request) -> str | None:
                                                   429: "rate_limited (an HTML page)"},
            validate=False, **_DOC)
 async def verify_page(request: Request, code: str) -> HTTPResponse:
-    ctx = request.app.ctx
-    if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
-        return html(page.RATE_LIMITED_HTML, status=429,
-                    headers={**page.HTML_HEADERS, "Retry-After": str(gate.RATE_WINDOW_S)})
+    over, generation = await _checked_in(request, code)
+    if over:
+        return html(page.RATE_LIMITED_HTML, status=429, headers=_RATE_LIMITED_HEADERS)
     try:
-        opened = await gate.open_gate(code, _token(request))
-        data = facts.for_document(await facts.load(ctx.kv, ctx.settings, opened),
-                                  _kind(request))
+        body = (await _answer(request, code, generation)).page_body(_kind(request), clock.now())
     except gate.VerificationNotFound:
         return html(page.NOT_FOUND_HTML, status=404, headers=page.HTML_HEADERS)
-    return html(page.render_page(data, clock.now()), headers=page.HTML_HEADERS)
+    return raw(body, content_type=_HTML, headers=page.HTML_HEADERS)
 
 
 @bp.get("/api/v1/verify/<code:str>")
@@ -93,13 +112,11 @@ async def verify_page(request: Request, code: str) -> HTTPResponse:
     "registration_accepted, registered and revoked contracts; anything else, an unknown code "
     "or a wrong token: the same 404. 429 `rate_limited` with Retry-After.")
 async def verify_json(request: Request, code: str) -> HTTPResponse:
-    ctx = request.app.ctx
-    if await _limited(request, "page", ctx.settings.verify_rate_limit_per_minute):
+    over, generation = await _checked_in(request, code)
+    if over:
         raise gate.rate_limited()
-    opened = await gate.open_gate(code, _token(request))
-    data = facts.for_document(await facts.load(ctx.kv, ctx.settings, opened), _kind(request))
-    return json({**data, "checked_at": clock.rfc3339(clock.now())},
-                headers=page.SECURITY_HEADERS)
+    body = (await _answer(request, code, generation)).json_body(_kind(request), clock.now())
+    return raw(body, content_type=_JSON, headers=page.SECURITY_HEADERS)
 
 
 @bp.post("/api/v1/verify/<code:str>/document", stream=True)

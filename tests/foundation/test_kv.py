@@ -65,6 +65,26 @@ async def test_hit_counts_in_a_fixed_window(store):
     assert await store.hit("rl", window=0.2) == 1
 
 
+async def test_hit_and_get_counts_and_reads_in_one_call(store):
+    assert await store.hit_and_get("rl2", 0.2, "gen") == (1, None)
+    await store.set("gen", b"g1")
+    assert await store.hit_and_get("rl2", 0.2, "gen") == (2, b"g1")
+    assert await store.hit("rl2", window=0.2) == 3  # the same window as hit()
+    await asyncio.sleep(0.3)
+    assert await store.hit_and_get("rl2", 0.2, "gen") == (1, b"g1")
+
+
+
+async def test_hit_and_get_at_once_from_many_requests(store):
+    # Concurrent calls (the Redis adapter sends them as one batch) each get their own count.
+    await store.set("g-odd", b"odd")
+    calls = [store.hit_and_get("rl3", 5, "g-odd" if i % 2 else "g-none") for i in range(300)]
+    results = await asyncio.gather(*calls)
+    assert sorted(n for n, _ in results) == list(range(1, 301))
+    assert [v for _, v in results] == [b"odd" if i % 2 else None for i in range(300)]
+    assert await store.hit("rl3", window=5) == 301
+
+
 async def test_lock_excludes_and_releases(store):
     order: list[str] = []
 
@@ -97,3 +117,23 @@ async def test_unlock_by_a_stranger_does_nothing(store):
 
 async def test_ping(store):
     await store.ping()
+
+
+async def test_batched_hit_and_get_reports_an_outage_to_every_caller():
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from server.kv.redis_store import RedisStore
+
+    s = RedisStore.from_url(f"redis://127.0.0.1:{_closed_port()}/0")
+    try:
+        results = await asyncio.gather(*(s.hit_and_get("rl", 5, "g") for _ in range(3)),
+                                       return_exceptions=True)
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+    finally:
+        await s.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -8,9 +8,11 @@ import re
 import secrets
 
 import httpx
+import pytest
 
 from tests import flows
 from tests import sale as s
+from tests.live import LiveServer
 from tests.verify.conftest import FiledContract, code_and_token, contract_view
 
 # An ID number or a mobile number as a token of its own (a contract number such as
@@ -193,18 +195,35 @@ def test_registration_lifecycle_shows_each_status_at_once(vapi, verify_server):
     assert "登记完成时间" in page(vapi, code, token).text
 
 
+def _revoke(api: httpx.Client, sale: s.Sale) -> None:
+    cid = sale.contract_id
+    s.expect(api.post(f"/api/v1/contracts/{cid}/revocation", json={"reason": "双方协商解除"},
+                      headers=sale.sellers[0].headers), 200, 201, 202, 204)
+    for who in sale.people:
+        fv = flows.passed_verification(api, who.token, "revoke", cid)
+        s.expect(api.post(f"/api/v1/contracts/{cid}/revocation/confirm",
+                          json={"face_verification_id": fv}, headers=who.headers),
+                 200, 201, 202, 204)
+
+
+def _on_fresh_connections(base_url: str, code: str, token: str, status: str, label: str,
+                          times: int = 12) -> None:
+    """``assert_status`` on new connections, which the workers of a server take in turn
+    (the kernel spreads them): with two workers, each answers some of them."""
+    for _ in range(times):
+        with httpx.Client(base_url=base_url, timeout=60) as api:
+            assert_status(api, code, token, status, label)
+
+
 def test_revoked_contract(vapi, verify_server, filed: FiledContract):
     sale = s.filed_sale(verify_server, vapi, sellers=1, buyers=1)
     code, token = code_and_token(contract_view(vapi, sale)["verification_url"])
-    assert_status(vapi, code, token, "filed", "已备案")
+    # Every worker has the answer ready (the second request of each comes from it)...
+    _on_fresh_connections(verify_server.base_url, code, token, "filed", "已备案")
+    _revoke(vapi, sale)
+    # ...and none serves it after the revocation, from the very next request on.
+    _on_fresh_connections(verify_server.base_url, code, token, "revoked", "已注销")
     cid = sale.contract_id
-    s.expect(vapi.post(f"/api/v1/contracts/{cid}/revocation", json={"reason": "双方协商解除"},
-                       headers=sale.sellers[0].headers), 200, 201, 202, 204)
-    for who in sale.people:
-        fv = flows.passed_verification(vapi, who.token, "revoke", cid)
-        s.expect(vapi.post(f"/api/v1/contracts/{cid}/revocation/confirm",
-                           json={"face_verification_id": fv}, headers=who.headers),
-                 200, 201, 202, 204)
     data = assert_status(vapi, code, token, "revoked", "已注销")
     assert data["times"]["revoked_at"] and data["times"]["filed_at"]
     html = page(vapi, code, token).text
@@ -218,3 +237,22 @@ def test_revoked_contract(vapi, verify_server, filed: FiledContract):
     assert report["identical"] is False and report["matches_stage"] is None
     assert report["signatures_valid"] is True
     assert report["conclusion"]["level"] == "bad"
+
+
+@pytest.mark.backend("services")
+def test_a_revocation_shows_at_once_on_another_host(vapi, verify_server):
+    """A second host on the same PostgreSQL and Redis keeps ready answers of its own;
+    a revocation through the first host drops them too."""
+    other = LiveServer(dict(verify_server.env), workers=1)
+    other.start()
+    try:
+        sale = s.filed_sale(verify_server, vapi, sellers=1, buyers=1)
+        code, token = code_and_token(contract_view(vapi, sale)["verification_url"])
+        with httpx.Client(base_url=other.base_url, timeout=60) as b:
+            for api in (vapi, b, vapi, b):
+                assert_status(api, code, token, "filed", "已备案")
+            _revoke(vapi, sale)
+            assert_status(b, code, token, "revoked", "已注销")
+            assert_status(vapi, code, token, "revoked", "已注销")
+    finally:
+        other.stop()

@@ -18,6 +18,8 @@ change (``forget_facts``); on top of that every entry carries the row's
 stamp (status, filing state, ``updated_at``) from the lookup the gate does
 anyway, so an entry written by a request that raced a change, or kept by
 another worker's in-process store, is never served after the change.
+In front of this cache sit each worker's ready answers for callers with
+the right token (:mod:`.answers`), which the same status changes drop.
 """
 
 from __future__ import annotations
