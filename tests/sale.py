@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import random
 import secrets
@@ -107,13 +108,18 @@ def new_unit_no(region: str = REGION) -> str:
                             for _ in range(22))
 
 
+# Certificate numbers must be unique per database: random ones collided after ~2,000
+# houses (a soak run); a counter from a random start cannot.
+_CERTIFICATE_SEQ = itertools.count(secrets.randbelow(10**6) * 4)
+
+
 def unit_payload(owners: list[Person], *, certificate_no: str | None = None,
                  kind: str | None = None, version: int = 1) -> dict[str, Any]:
     kind = kind or ("sole" if len(owners) == 1 else "by_share")
     share = round(100 / len(owners), 4)
     return {
         "certificate_no": certificate_no
-        or f"鄂(2024)咸宁市不动产权第{secrets.randbelow(10**7):07d}号",
+        or f"鄂(2024)咸宁市不动产权第{next(_CERTIFICATE_SEQ) % 10**7:07d}号",
         "house_no": f"H{secrets.randbelow(10**8):08d}",
         "location": {"city": "咸宁市", "district": "咸安区", "community": "温泉花园",
                      "building": "3栋", "unit": "2单元", "room": "1202室", "floor": "12",
