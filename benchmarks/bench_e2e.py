@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -74,7 +75,9 @@ class Flow:
 
     async def person(self) -> s.Person:
         name = s.random_name()
-        id_number = make_id_number()
+        # a random birth date too: 1,000 order codes alone repeat within a long run
+        born = date(1960, 1, 1) + timedelta(days=secrets.randbelow(40 * 365))
+        id_number = make_id_number(birth=born.strftime("%Y%m%d"))
         token = (await self.step("login", "POST", "/api/v1/auth/login",
                                  json={"provider": "sandbox",
                                        "code": "b-" + secrets.token_hex(8)})).json()[
