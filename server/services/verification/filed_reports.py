@@ -26,7 +26,9 @@ stored for the next ones): a failing background job never breaks filing,
 it only leaves the work to the first check. The background sweep looks only
 at documents stored in the last :data:`SWEEP_WINDOW`, so a revocation does
 not set it re-validating the whole archive: older documents are
-re-validated lazily, by their next check.
+re-validated lazily, by their next check. After its first sweep a process
+only reads the rows stored since (by primary key), so the sweep stays cheap
+however large the archive grows.
 """
 
 from __future__ import annotations
@@ -135,16 +137,40 @@ async def forget_all() -> int:
     return await FiledDocumentReport.all().delete()
 
 
+class _Sweep:
+    """What this process's sweep has looked at: the first sweep reads the stored documents
+    of the last :data:`SWEEP_WINDOW` (a scan, once), later ones only rows added since (by
+    primary key), plus the documents whose validation failed."""
+
+    def __init__(self) -> None:
+        self.seen_id: int | None = None
+        self.retry: set[str] = set()
+
+    async def candidates(self) -> list[str]:
+        query = StoredDocument.filter(stage__in=FILED_DOCUMENT_STAGES)
+        if self.seen_id is None:
+            query = query.filter(created_at__gte=clock.now() - SWEEP_WINDOW)
+        else:
+            query = query.filter(id__gt=self.seen_id)
+        rows = await query.order_by("id").values_list("id", "sha256")
+        if rows:
+            self.seen_id = rows[-1][0]
+        elif self.seen_id is None:
+            self.seen_id = await StoredDocument.all().order_by("-id").first().values_list(
+                "id", flat=True) or 0
+        return list(dict.fromkeys([*self.retry, *(digest for _, digest in rows)]))
+
+
+_sweep = _Sweep()
+
+
 async def prepare_pending(deps: Any) -> int:
-    """Validate the filed documents of the last :data:`SWEEP_WINDOW` that have no usable
-    report; returns how many were validated. One at a time: one pool process at most."""
+    """Validate the newly stored filed documents that have no usable report; returns how
+    many were validated. One at a time: one pool process at most."""
     revocations = getattr(deps, "revocations", None)
     if revocations is None:
         return 0
-    since = clock.now() - SWEEP_WINDOW
-    digests = list(dict.fromkeys(await StoredDocument.filter(
-        stage__in=FILED_DOCUMENT_STAGES, created_at__gte=since).order_by("id").values_list(
-        "sha256", flat=True)))
+    digests = await _sweep.candidates()
     if not digests:
         return 0
     version = await _version(revocations)
@@ -152,6 +178,7 @@ async def prepare_pending(deps: Any) -> int:
             if _fresh(r, version)}
     done = 0
     for digest in digests:
+        _sweep.retry.discard(digest)
         if digest in have:
             continue
         try:
@@ -159,7 +186,9 @@ async def prepare_pending(deps: Any) -> int:
             await report_for(deps.kv, deps.pool, revocations, pdf, digest, source="background")
             done += 1
         except asyncio.CancelledError:
+            _sweep.retry.add(digest)
             raise
         except Exception:  # noqa: BLE001 - left to the next sweep, or to the first check
+            _sweep.retry.add(digest)
             log.exception("validating a filed document failed", extra={"sha256": digest})
     return done
