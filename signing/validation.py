@@ -41,7 +41,7 @@ from asn1crypto import ocsp as asn1_ocsp
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.diff_analysis import DiffPolicy, ModificationLevel
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
@@ -65,6 +65,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
 from signing import electronic_seal
+from signing.diff_memo import MemoisedDiffPolicy
 from signing.document import CERTIFICATION_FIELD_NAME, SEAL_FIELD_NAME
 from signing.gm import ses
 from signing.gm import verify as gm_verify
@@ -104,6 +105,9 @@ class SignerSummary:
 
 @dataclass(frozen=True)
 class SignatureReport:
+    # Plain values only (str(), not pyHanko's str subclasses): a TextStringObject holds a
+    # reference into the PDF reader, and asdict()'s deep copy — or pickling the report
+    # out of the pool — then copies the whole parsed file (seconds of CPU per report).
     field_name: str
     kind: str  # certification | party | seal | document_timestamp
     signer: SignerSummary | None
@@ -228,7 +232,8 @@ def _revocation(status: Any, passed: bool) -> str:
     return "good" if passed else "unknown"
 
 
-def _spec(roots: list[x509.Certificate], knowledge: LocalKnowledge) -> PdfSignatureValidationSpec:
+def _spec(roots: list[x509.Certificate], knowledge: LocalKnowledge,
+          diff_policy: DiffPolicy) -> PdfSignatureValidationSpec:
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
@@ -239,7 +244,8 @@ def _spec(roots: list[x509.Certificate], knowledge: LocalKnowledge) -> PdfSignat
                 online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
             ),
             local_knowledge=knowledge,
-        )
+        ),
+        diff_policy=diff_policy,
     )
 
 
@@ -301,7 +307,7 @@ async def _signature_report(
     passed = result.ades_subindic == AdESPassed.OK
     ts_status = status.timestamp_validity if status is not None else None
     return SignatureReport(
-        field_name=sig.field_name,
+        field_name=str(sig.field_name),
         kind=kind,
         signer=_signer(sig.signer_cert, kind),
         signing_time=_iso(sig.self_reported_timestamp),
@@ -327,6 +333,7 @@ async def _timestamp_report(
     roots: list[x509.Certificate],
     knowledge: LocalKnowledge,
     at: datetime | None,
+    diff_policy: DiffPolicy,
 ) -> SignatureReport:
     kwargs: dict[str, Any] = {
         "trust_roots": roots,
@@ -340,10 +347,11 @@ async def _timestamp_report(
         context = DocumentSecurityStore.read_dss(sig.reader).as_validation_context(kwargs)
     except NoDSSFoundError:
         context = ValidationContext(**kwargs)
-    status = await async_validate_pdf_timestamp(sig, validation_context=context)
+    status = await async_validate_pdf_timestamp(sig, validation_context=context,
+                                                 diff_policy=diff_policy)
     ok = bool(status.intact and status.valid and status.trusted)
     return SignatureReport(
-        field_name=sig.field_name,
+        field_name=str(sig.field_name),
         kind=KIND_DOCUMENT_TIMESTAMP,
         signer=_signer(sig.signer_cert, KIND_DOCUMENT_TIMESTAMP),
         signing_time=None,
@@ -389,10 +397,11 @@ def _signed_bytes(pdf: bytes, sig: EmbeddedPdfSignature) -> bytes:
     return b"".join(pdf[ranges[i] : ranges[i] + ranges[i + 1]] for i in range(0, len(ranges), 2))
 
 
-def _pdf_integrity(sig: EmbeddedPdfSignature) -> tuple[Any, bool | None, str | None, bool]:
+def _pdf_integrity(sig: EmbeddedPdfSignature, diff_policy: DiffPolicy
+                   ) -> tuple[Any, bool | None, str | None, bool]:
     """pyHanko's PDF checks of one signature: (modification level, DocMDP ok, coverage,
     all of it acceptable)."""
-    sig.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    sig.compute_integrity_info(diff_policy=diff_policy)
     integrity = sig.summarise_integrity_info()
     diff = integrity.get("diff_result")
     level = getattr(diff, "modification_level", ModificationLevel.OTHER) if diff else None
@@ -410,6 +419,7 @@ def _sm2_report(
     validation_time: datetime,
     archived: bool,
     newest_timestamp: bool,
+    diff_policy: DiffPolicy,
 ) -> SignatureReport:
     """An SM2 signature or document timestamp: the cryptography checked by
     :mod:`signing.gm.verify`, the PDF (coverage, modifications, DocMDP) by pyHanko."""
@@ -421,7 +431,7 @@ def _sm2_report(
     else:
         check = material.check_signature(
             sig.signed_data, signed, validation_time=validation_time, archived=archived)
-    level, docmdp_ok, coverage, pdf_ok = _pdf_integrity(sig)
+    level, docmdp_ok, coverage, pdf_ok = _pdf_integrity(sig, diff_policy)
     ok = check.ok and pdf_ok
     indication = check.indication
     message = check.message
@@ -429,7 +439,7 @@ def _sm2_report(
         indication = "FAILED/FORMAT_FAILURE"
         message = "the document was changed after this signature in a way it does not allow"
     return SignatureReport(
-        field_name=sig.field_name,
+        field_name=str(sig.field_name),
         kind=kind,
         signer=_signer(check.signer, kind),
         signing_time=None if kind == KIND_DOCUMENT_TIMESTAMP else _iso(
@@ -464,6 +474,7 @@ def _ses_report(
     *,
     validation_time: datetime,
     archived: bool,
+    diff_policy: DiffPolicy,
 ) -> SignatureReport:
     """A GB/T 38540 seal (SM2 suite): the SES structures and their two signatures by
     :mod:`signing.gm.ses`; the signer's and the seal maker's certificate paths and the
@@ -484,7 +495,7 @@ def _ses_report(
     at = ts.time if ts is not None and ts.ok and ts.time is not None else validation_time
     paths = {"signer": material.check_path(doc.signer_cert, at),
              "seal maker": material.check_path(doc.maker_cert, at)}
-    level, docmdp_ok, coverage, pdf_ok = _pdf_integrity(view)
+    level, docmdp_ok, coverage, pdf_ok = _pdf_integrity(view, diff_policy)
     crypto_ok = checked.signature_ok and checked.seal_signature_ok and checked.signer_is_holder
     in_time = checked.seal_valid_at_signing and checked.certificates_valid_at_signing
     failed_path = next(((who, p) for who, p in paths.items() if not p.ok), None)
@@ -505,7 +516,7 @@ def _ses_report(
         message = "the document was changed after this signature in a way it does not allow"
     states = {p.revocation for p in paths.values()}
     return SignatureReport(
-        field_name=seal.field_name,
+        field_name=str(seal.field_name),
         kind=_kind(view),
         signer=_signer(doc.signer_cert, KIND_SEAL),
         signing_time=_iso(doc.signed_at),
@@ -535,7 +546,10 @@ async def _validate(
     revocation_data: Sequence[bytes] = (),
 ) -> ValidationReport:
     reader = PdfFileReader(BytesIO(pdf), strict=False)
-    spec = _spec(roots, knowledge)
+    # one per validation: the same revisions' diff analysis is asked for once per
+    # signature and once per document timestamp (see signing.diff_memo)
+    diff_policy = MemoisedDiffPolicy()
+    spec = _spec(roots, knowledge, diff_policy)
     sm2_material: gm_verify.Material | None = None
     timing = None
     if at is not None:
@@ -552,7 +566,8 @@ async def _validate(
         try:
             reports.append((seal.signed_revision, _ses_report(
                 seal, sm2_material, validation_time=at or datetime.now(UTC),
-                archived=any(revision > seal.signed_revision for revision in timestamped))))
+                archived=any(revision > seal.signed_revision for revision in timestamped),
+                diff_policy=diff_policy)))
         except Exception as e:  # noqa: BLE001 - a malformed seal is a failed seal
             log.info("seal %s could not be validated: %s", seal.field_name, e)
             reports.append((seal.signed_revision, _broken(seal.pdf_view, e)))
@@ -566,9 +581,9 @@ async def _validate(
                     sig, pdf, sm2_material, validation_time=at or datetime.now(UTC),
                     archived=archived,
                     newest_timestamp=sig.sig_object_type == "/DocTimeStamp"
-                    and sig.signed_revision == max(timestamped))
+                    and sig.signed_revision == max(timestamped), diff_policy=diff_policy)
             elif sig.sig_object_type == "/DocTimeStamp":
-                report = await _timestamp_report(sig, roots, knowledge, at)
+                report = await _timestamp_report(sig, roots, knowledge, at, diff_policy)
             else:
                 report = await _signature_report(sig, spec, timing, archived)
         except Exception as e:  # noqa: BLE001 - a malformed signature is a failed signature

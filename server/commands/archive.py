@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from server.commands.common import with_orm
 from server.config import Settings
@@ -36,9 +37,17 @@ def run_renew(args: argparse.Namespace) -> int:
     async def renew() -> dict:
         from server.services.contracts.archive import renew_due
         from server.services.offline_deps import open_contract_deps
+        from server.services.verification.filed_reports import prepare_pending
 
         async with open_contract_deps(settings) as deps:
-            return (await renew_due(deps, within)).to_dict()
+            report = (await renew_due(deps, within)).to_dict()
+            # the renewed versions' public validation reports, while the pool is up
+            # (a failure is only work left to the servers' sweep or the first check)
+            try:
+                report["validated"] = await prepare_pending(deps)
+            except Exception:  # noqa: BLE001
+                logging.getLogger("server.archive").exception("validating renewed documents")
+            return report
 
     report = with_orm(settings, renew)
     print(json.dumps(report, ensure_ascii=False))

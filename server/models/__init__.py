@@ -26,10 +26,12 @@ from server.models.registry import (
     Restriction,
 )
 from server.models.statistics import FilingFact
+from server.models.verification import FiledDocumentReport
 
 __all__ = [
     "AgencyClient", "CertificateRevocation", "Contract", "ContractEvent", "DocumentBlob",
-    "DocumentChunk", "FaceConsent", "FaceVerification", "FeedEntry", "FilingFact",
+    "DocumentChunk", "FaceConsent", "FaceVerification", "FeedEntry", "FiledDocumentReport",
+    "FilingFact",
     "IdempotencyRecord", "Invitation", "LoginIdentity", "Owner", "Party", "PropertyCheck",
     "RefreshToken", "RegistrationUnit", "RegistryClient", "Restriction", "SequenceCounter",
     "ServiceRating", "StaffMember", "StoredDocument", "User", "WebhookDelivery",

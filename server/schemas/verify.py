@@ -40,6 +40,11 @@ class DocumentReport(Answer):
         default_factory=list,
         description="Who checked the signatures: pyHanko (ECDSA) or OpenSSL 3 libcrypto (SM2, "
                     "which pyHanko does not support); each signature names its `algorithm`.")
+    signatures_checked_at: str | None = Field(
+        default=None, json_schema_extra={"format": "date-time"},
+        description="When these signatures were validated: the filed document's report is "
+                    "computed once (revalidated after a certificate revocation and at least "
+                    "every 30 days), other uploads' are cached for an hour.")
     filed_sha256: str | None
     uploaded_sha256: str
     uploaded_size: int

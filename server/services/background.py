@@ -1,5 +1,6 @@
 """Work each worker does on its own: finishing interrupted filings, delivering webhooks,
-renewing archive timestamps, purging expired idempotency records."""
+renewing archive timestamps, validating newly filed documents for the public PDF check,
+purging expired idempotency records."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sanic import Sanic
 
 from server.services import idempotency, webhooks
 from server.services.contracts import archive, filing
+from server.services.verification import filed_reports
 
 log = logging.getLogger("server.background")
 
@@ -44,6 +46,21 @@ async def _renew_archives_forever(app: Sanic) -> None:
         await asyncio.sleep(settings.archive_renew_interval_s)
 
 
+async def _prepare_reports_forever(app: Sanic) -> None:
+    """The public validation report of every newly filed or renewed document, before
+    anybody uploads it (woken by sealing and renewal; a sweep every minute as well)."""
+    while True:
+        try:
+            done = await filed_reports.prepare_pending(app.ctx.contract_deps)
+            if done:
+                log.info("filed documents validated", extra={"documents": done})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - retried next round; the first check computes it
+            log.exception("validating filed documents failed")
+        await filed_reports.wait_for_work(filed_reports.SWEEP_EVERY_S)
+
+
 def start(app: Sanic) -> list[asyncio.Task]:
     settings = app.ctx.settings
     tasks = [
@@ -52,6 +69,7 @@ def start(app: Sanic) -> list[asyncio.Task]:
                             name="webhooks"),
         asyncio.create_task(idempotency.purge_forever(app.ctx.idempotency_store),
                             name="idempotency-purge"),
+        asyncio.create_task(_prepare_reports_forever(app), name="filed-reports"),
     ]
     if settings.archive_renew_interval_s > 0:
         tasks.append(asyncio.create_task(_renew_archives_forever(app), name="renew-archives"))

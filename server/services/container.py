@@ -84,7 +84,8 @@ async def open_services(app: Sanic) -> None:
     app.ctx.contract_deps = ContractDeps(
         settings=settings, cipher=app.ctx.cipher, files=open_document_store(settings),
         pool=app.ctx.cpu, kv=app.ctx.kv, houses=getattr(app.ctx, "houses", None),
-        face=getattr(app.ctx, "face", None), fonts=app.ctx.fonts, font_dirs=font_dirs)
+        face=getattr(app.ctx, "face", None), fonts=app.ctx.fonts, font_dirs=font_dirs,
+        revocations=app.ctx.revocations)
     from server.services import background
 
     app.ctx.background = background.start(app)

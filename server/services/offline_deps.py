@@ -25,16 +25,17 @@ async def open_contract_deps(settings: Settings, workers: int = 1
     open_pki(settings, secrets)  # creates what is missing, under the PKI's own lock
     from server.services.revocations import Revocations
 
+    revocations = Revocations()
     pool = CpuPool(workers, initializer=worker.init_worker,
                    initargs=(pki_settings(settings, secrets),),
-                   context=Revocations().current, apply_context=worker.use_revocations)
+                   context=revocations.current, apply_context=worker.use_revocations)
     kv = open_store(settings.redis_url, settings.redis_key_prefix)
     try:
         yield ContractDeps(
             settings=settings,
             cipher=IdentityCipher.configured(settings, secrets),
             files=open_document_store(settings), pool=pool, kv=kv, houses=None, face=None,
-            fonts=None)
+            fonts=None, revocations=revocations)
     finally:
         pool.shutdown()
         await kv.close()

@@ -28,6 +28,14 @@ log = logging.getLogger("server.pki")
 RECHECK_S = 1.0
 
 
+async def _forget_reports() -> None:
+    """The filed documents' stored validation reports may name a certificate just revoked
+    (their revocation version would keep them unused anyway; this keeps none lying about)."""
+    from server.services.verification.filed_reports import forget_all
+
+    await forget_all()
+
+
 class UnknownCertificate(ValueError):
     """The serial was not issued by this PKI."""
 
@@ -68,6 +76,7 @@ class Revocations:
             [CertificateRevocation(ca=ca, serial=f"{serial:x}", reason=reason,
                                    revoked_at=revoked_at)], ignore_conflicts=True)
         self._checked = 0.0
+        await _forget_reports()
         row = await CertificateRevocation.get(ca=ca, serial=f"{serial:x}")
         log.warning("certificate revoked", extra={"ca": ca, "serial": f"{serial:x}",
                                                   "reason": row.reason})
@@ -84,4 +93,5 @@ class Revocations:
                 ignore_conflicts=True)
             path.rename(path.with_suffix(".json.imported"))
             self._checked = 0.0
+            await _forget_reports()
         return len(entries)

@@ -136,7 +136,8 @@ async def verify_json(request: Request, code: str) -> HTTPResponse:
     "timestamp_time, intact, valid, trusted, revocation, modification_level, coverage, "
     "indication, ok, algorithm (ECDSA/SHA-256 | SM2/SM3), checked_by}], checked_by (who "
     "checked what: pyHanko for ECDSA; OpenSSL 3 libcrypto for SM2, which pyHanko does not "
-    "support), filed_sha256, uploaded_sha256, uploaded_size, status, "
+    "support), signatures_checked_at (when those signatures were validated), filed_sha256, "
+    "uploaded_sha256, uploaded_size, status, "
     "conclusion: {level: ok|warn|bad, text}}`. 400 `invalid_pdf` / `empty_body`, "
     "413 `payload_too_large`, 415 `unsupported_media_type`, 429 `rate_limited`.")
 async def verify_document(request: Request, code: str) -> HTTPResponse:
@@ -151,6 +152,6 @@ async def verify_document(request: Request, code: str) -> HTTPResponse:
                        status=415, details={"accepted": list(_UPLOAD_TYPES)})
     # Streamed: read only now, after the rate limit and the gate, under its own limit.
     body = await read_streamed(request, settings.max_pdf_upload_bytes)
-    report = await documents.check(ctx.kv, ctx.cpu, ctx.verify_slots, opened, body,
-                                   _kind(request))
+    report = await documents.check(ctx.kv, ctx.cpu, ctx.verify_slots, ctx.revocations, opened,
+                                   body, _kind(request))
     return json(report, headers=page.SECURITY_HEADERS)

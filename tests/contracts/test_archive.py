@@ -24,8 +24,10 @@ import httpx
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from server.domain.clock import rfc3339
 from tests import sale as s
 from tests.ades import load_pem, validate_offline
+from tests.db import with_db
 from tests.live import ROOT, LiveServer
 from tests.verify.conftest import code_and_token
 
@@ -152,6 +154,7 @@ def renewed(archive: Archive) -> dict:
     reports = [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in outs]
     again = _cli(env, "archive", "renew", "--within-days", "180")
     assert again.returncode == 0, again.stderr
+    stored = with_db(env, _renewed_reports)  # validated by the renewer, before any check
     archive.server.start()
     try:
         with httpx.Client(base_url=archive.server.base_url, timeout=60) as api:
@@ -164,7 +167,19 @@ def renewed(archive: Archive) -> dict:
     finally:
         archive.server.stop()
     return {"reports": reports, "again": json.loads(again.stdout.strip().splitlines()[-1]),
+            "stored": stored,
             "latest": latest, "feed": feed["items"], "checks": checks, "env": env}
+
+
+async def _renewed_reports() -> dict[str, datetime]:
+    """The stored public validation reports of the renewed versions, by SHA-256."""
+    from server.models import FiledDocumentReport, StoredDocument
+
+    digests = await StoredDocument.filter(stage="archive_renewed").values_list("sha256",
+                                                                                flat=True)
+    return {r.sha256: r.validated_at
+            for r in await FiledDocumentReport.filter(sha256__in=digests)
+            if r.report and r.report["valid"]}
 
 
 def test_renewal_adds_one_archive_timestamp_per_document_even_with_two_renewers(
@@ -192,6 +207,7 @@ def test_the_feed_announces_each_renewal(archive: Archive, renewed: dict) -> Non
 
 
 def test_verification_recognises_original_and_renewed_versions(renewed: dict) -> None:
+    assert len(renewed["stored"]) >= len(renewed["checks"])  # at least each contract
     for original, new in renewed["checks"]:
         for report in (original, new):
             assert report["identical"] is True, report
@@ -200,6 +216,9 @@ def test_verification_recognises_original_and_renewed_versions(renewed: dict) ->
         assert original["matches_stage"] == "filed"
         assert new["matches_stage"] == "archive_renewed"
         assert new["filed_sha256"] == new["uploaded_sha256"]  # the newest version
+        # its first check used the report the renewer stored: no validation on the request
+        validated_at = renewed["stored"][new["uploaded_sha256"]]
+        assert new["signatures_checked_at"] == rfc3339(validated_at)
 
 
 @pytest.fixture(scope="module")

@@ -138,6 +138,48 @@ def test_report_is_json_and_shows_only_masked_ids(signed: SignedContract, pki: P
     assert report.document_sha256 in text
 
 
+def test_report_holds_plain_values_only(signed: SignedContract, pki: Pki) -> None:
+    """The report crosses the pool's process boundary: a pyHanko string (which refers to
+    the parsed file) in it would drag a copy of the whole file along, seconds of CPU."""
+    import pickle
+
+    report = validate_document(signed.filed, pki.roots_pem())
+    for sig in report.signatures:
+        for value in (sig.field_name, sig.kind, sig.indication, sig.message, sig.coverage):
+            assert value is None or type(value) is str, (type(value), value)
+    assert len(pickle.dumps(report.to_dict())) < 20_000
+
+
+def test_remembered_diff_analysis_gives_the_same_report(signed: SignedContract, pki: Pki,
+                                                        monkeypatch) -> None:
+    """signing.diff_memo answers repeated file reviews from memory: same report as pyHanko's
+    own policy, on the filed file and on one changed after filing."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
+
+    from signing import diff_memo, validation
+
+    writer = IncrementalPdfFileWriter(BytesIO(signed.filed), strict=False)
+    writer.root["/Lang"] = generic.TextStringObject("en")
+    writer.update_root()
+    out = BytesIO()
+    writer.write(out)
+    at = datetime.now(UTC)
+    policies: list[diff_memo.MemoisedDiffPolicy] = []
+
+    def counting() -> diff_memo.MemoisedDiffPolicy:
+        policies.append(diff_memo.MemoisedDiffPolicy())
+        return policies[-1]
+
+    for pdf in (signed.filed, out.getvalue()):
+        monkeypatch.setattr(validation, "MemoisedDiffPolicy", counting)
+        remembered = validate_document(pdf, pki.roots_pem(), at=at).to_dict()
+        monkeypatch.setattr(validation, "MemoisedDiffPolicy", lambda: DEFAULT_DIFF_POLICY)
+        assert validate_document(pdf, pki.roots_pem(), at=at).to_dict() == remembered
+        assert policies[-1].reused > policies[-1].computed > 0
+
+
 def test_signatures_carry_no_plain_id_numbers(signed: SignedContract, contract: Contract) -> None:
     """The contract text itself names the parties in full; the signatures must not:
     they are what validators, banks and archives extract and display."""

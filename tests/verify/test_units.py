@@ -11,7 +11,7 @@ import pytest
 
 from server.config import Settings
 from server.kv.memory import MemoryStore
-from server.services.verification import documents, facts, page, pdfcheck
+from server.services.verification import documents, facts, page, pdfcheck, reports
 from server.services.verification.gate import Gate
 from server.services.verification_cache import facts_key, forget_facts
 
@@ -126,13 +126,13 @@ def test_scrub_masks_id_and_phone_shapes_only():
 
 
 def test_public_signature_masks_the_signer():
-    sig = documents._public_signature({
+    sig = reports.public_signature({
         "field_name": "party-p1", "kind": "party",
         "signer": {"common_name": "欧阳明锋", "masked_id": "421202198503121234"},
         "intact": True, "valid": True, "trusted": True, "ok": True})
     assert sig["signer"] == "欧**锋"
     assert sig["signer_id_masked"] == "4212**********1234"
-    seal = documents._public_signature({"kind": "seal",
+    seal = reports.public_signature({"kind": "seal",
                                         "signer": {"common_name": "网签备案专用章"}})
     assert seal["signer"] == "网签备案专用章"
 

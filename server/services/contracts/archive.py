@@ -37,6 +37,7 @@ from server.services import timeline
 from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import current_versions
 from server.services.outbox import announce
+from server.services.verification import filed_reports
 from server.services.verification_cache import forget_facts
 
 log = logging.getLogger("server.archive")
@@ -141,4 +142,5 @@ async def renew_one(deps: ContractDeps, contract_id: str, horizon: datetime) -> 
                 "tsa_certificate_expires_at": clock.rfc3339(new_expires),
                 "pades_level": "B-LTA"})
     await forget_facts(deps.kv, contract.verify_code)
+    filed_reports.wake()  # the renewed versions' public validation reports, in the background
     return "renewed"

@@ -29,6 +29,7 @@ class ContractDeps:
     face: Any  # server.services.face
     fonts: Any  # signing.fonts.FontSet
     font_dirs: list[str] | None = None
+    revocations: Any = None  # server.services.revocations.Revocations
 
     def fonts_dirs(self) -> list[str] | None:
         return self.font_dirs

@@ -36,6 +36,7 @@ from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import current_versions, store_document
 from server.services.contracts.hooks import test_hook
 from server.services.outbox import announce
+from server.services.verification import filed_reports
 from server.services.verification_cache import forget_facts
 
 log = logging.getLogger("server.filing")
@@ -161,6 +162,8 @@ async def seal(deps: ContractDeps, contract_id: str) -> bool:
             await timeline.append(contract.id, "sealed", "system",
                                   {"document_sha256": digests[CONTRACT], "documents": digests,
                                    "pades_level": "B-LTA"})
+    # their public validation reports, off this request (see filed_reports)
+    filed_reports.wake()
     return True
 
 

@@ -20,8 +20,11 @@ Three independent answers, because each one alone can mislead:
   PDF can be valid and still not be ours (another contract), or be ours
   and carry more after it.
 
-Validation reports are cached by the upload's SHA-256: the same bytes give
-the same answer, and a bank re-checking the same file costs one hash.
+The filed document itself (the original or a renewed version: most uploads)
+gets its durable report, validated once, ever, usually before anybody asks
+(:mod:`.filed_reports`). Any other upload is validated in the pool, its report
+cached by the upload's SHA-256: the same bytes give the same answer, and a
+bank re-checking the same file costs one hash.
 """
 
 from __future__ import annotations
@@ -37,17 +40,14 @@ from server.cpu import CpuPool
 from server.domain import clock
 from server.domain.contract import ARCHIVE_RENEWED_STAGE, FILED_DOCUMENT_STAGES
 from server.domain.documents import CONTRACT, DOCUMENT_TITLES
-from server.domain.identity import mask_id_number, mask_name
+from server.domain.identity import mask_name
 from server.errors import ApiError
 from server.kv import KeyValueStore
 from server.models import Party, StoredDocument
+from server.services.verification import filed_reports, reports
 from server.services.verification.facts import ROLE_LABELS
 from server.services.verification.gate import Gate, VerificationNotFound
-from server.services.verification.pdfcheck import (
-    prefix_digests,
-    scrub,
-    validate_upload,
-)
+from server.services.verification.pdfcheck import prefix_digests
 
 REPORT_CACHE_TTL_S = 3600
 # The PDF header may sit anywhere in the first 1024 bytes (ISO 32000-1, 7.5.2 note).
@@ -109,65 +109,29 @@ async def _revisions(contract_id: str) -> list[_Revision]:
     return out
 
 
-def _cst(value: str | None) -> str | None:
-    """pyHanko's ISO times in UTC → RFC 3339 in +08:00, like every other time of the API."""
-    if not value:
-        return None
-    try:
-        return clock.rfc3339(datetime.fromisoformat(value))
-    except ValueError:
-        return None
-
-
-def _public_signature(sig: dict[str, Any]) -> dict[str, Any]:
-    """One signature of the validation report, as a stranger may see it."""
-    signer = sig.get("signer") or {}
-    name = signer.get("common_name")
-    if name and sig.get("kind") == "party":
-        name = mask_name(name)
-    masked_id = signer.get("masked_id")
-    return {
-        "field_name": scrub(sig.get("field_name")),
-        "kind": sig.get("kind"),
-        "signer": scrub(name),
-        # Already masked in our certificates; masked again for anybody else's.
-        "signer_id_masked": mask_id_number(masked_id) if masked_id else None,
-        "signing_time": _cst(sig.get("signing_time")),
-        "timestamp_time": _cst(sig.get("timestamp_time")),
-        "intact": bool(sig.get("intact")),
-        "valid": bool(sig.get("valid")),
-        "trusted": bool(sig.get("trusted")),
-        "revocation": sig.get("revocation"),
-        "modification_level": sig.get("modification_level"),
-        "coverage": sig.get("coverage"),
-        "indication": sig.get("indication"),
-        "ok": bool(sig.get("ok")),
-        # SM2/SM3 or ECDSA/SHA-256, and which implementation checked it (pyHanko cannot SM2)
-        "algorithm": sig.get("algorithm") or None,
-        "checked_by": sig.get("checked_by") or None,
-    }
-
-
 async def _validation(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore,
-                      pdf: bytes, digest: str) -> dict[str, Any] | None:
-    """``{"valid", "signatures"}`` (already masked), or None when pyHanko cannot read the file.
+                      revocations: Any, pdf: bytes, digest: str
+                      ) -> tuple[dict[str, Any] | None, datetime]:
+    """The masked report of an upload that is none of our filed documents (None: pyHanko
+    cannot read the file), and when it was validated.
 
-    Cached masked: the raw report carries the signers' full names, which have
-    no business in a shared cache.
+    Cached masked (the raw report carries the signers' full names, which have no
+    business in a shared cache), under the revocations it was computed with: a
+    revocation makes every cached answer a miss.
     """
-    key = f"verify:pdfcheck:{digest}"
+    version = (await revocations.current()).version()
+    key = f"verify:pdfcheck:{version}:{digest}"
     cached = await kv.get(key)
     if cached is not None:
-        return orjson.loads(cached)["result"]
-    async with slots:
-        ok, value = await pool.run(validate_upload, pdf)
-    result = None
-    if ok and isinstance(value, dict):
-        result = {"valid": bool(value["valid"]),
-                  "signatures": [_public_signature(sig) for sig in value["signatures"]],
-                  "checked_by": list(value.get("checked_by") or [])}
-    await kv.set(key, orjson.dumps({"result": result}), ttl=REPORT_CACHE_TTL_S)
-    return result
+        entry = orjson.loads(cached)
+        if "at" in entry:
+            reports.REPORTS.labels("cached").inc()
+            return entry["result"], datetime.fromisoformat(entry["at"])
+    at = clock.now()
+    result = await reports.validate(pool, pdf, slots)
+    await kv.set(key, orjson.dumps({"result": result, "at": at.isoformat()}),
+                 ttl=REPORT_CACHE_TTL_S)
+    return result, at
 
 
 def _conclusion(identical: bool, matched: _Revision | None, extra: int,
@@ -207,8 +171,9 @@ def _noun(kind: str) -> str:
     return "合同" if kind == CONTRACT else f"交易《{DOCUMENT_TITLES.get(kind, kind)}》的"
 
 
-async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate: Gate,
-                pdf: bytes, kind: str | None = None) -> dict[str, Any]:
+async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore,
+                revocations: Any, gate: Gate, pdf: bytes, kind: str | None = None
+                ) -> dict[str, Any]:
     """The report for ``pdf`` uploaded against the document ``kind`` (the contract by
     default) of the sale behind ``gate``.
 
@@ -238,7 +203,13 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
     genuine = [r for r in revisions if r.kind == kind and r.stage in FILED_DOCUMENT_STAGES]
     filed = genuine[-1] if genuine else None
     identical = any(uploaded_sha == r.sha256 for r in genuine)
-    validation = await _validation(kv, pool, slots, pdf, uploaded_sha)
+    if identical:
+        # the filed bytes themselves: their durable report (see filed_reports)
+        validation, validated_at = await filed_reports.report_for(
+            kv, pool, revocations, pdf, uploaded_sha, slots)
+    else:
+        validation, validated_at = await _validation(kv, pool, slots, revocations, pdf,
+                                                     uploaded_sha)
     if validation is None and matched is None:
         raise InvalidPdf(details={"reason": "unreadable"})
     signatures = validation["signatures"] if validation else []
@@ -259,6 +230,7 @@ async def check(kv: KeyValueStore, pool: CpuPool, slots: asyncio.Semaphore, gate
         "signatures_valid": signatures_valid,
         "signatures": signatures,
         "checked_by": checked_by,
+        "signatures_checked_at": clock.rfc3339(validated_at),
         "filed_sha256": filed.sha256 if filed else None,
         "uploaded_sha256": uploaded_sha,
         "uploaded_size": len(pdf),
