@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -129,17 +130,31 @@ class CpuPool:
             initargs=(os.getpid(), initializer, initargs, nice),
         )
         self.workers = workers
+        self._in_flight = 0
+        self._last_busy = 0.0
         self._context = context
         self._apply_context = apply_context
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         context = await self._context() if self._context is not None else None
-        kind, value = await loop.run_in_executor(self._executor, _call, fn, args,
-                                                 self._apply_context, context)
+        self._in_flight += 1
+        try:
+            kind, value = await loop.run_in_executor(self._executor, _call, fn, args,
+                                                     self._apply_context, context)
+        finally:
+            self._in_flight -= 1
+            self._last_busy = time.monotonic()
         if kind == "err":
             raise _rebuild(*value)
         return value
+
+    async def wait_until_idle(self, quiet_s: float, poll_s: float = 0.25) -> None:
+        """Return once no job has run for ``quiet_s``: work that can wait (validating
+        filed documents ahead of any upload) goes in the pool's idle time, not in the
+        sales' time."""
+        while self._in_flight or time.monotonic() - self._last_busy < quiet_s:
+            await asyncio.sleep(poll_s)
 
     async def warm_up(self) -> None:
         """Start every child now, so the first signature does not pay for it."""

@@ -164,6 +164,10 @@ class _Sweep:
 _sweep = _Sweep()
 
 
+#: How long the CPU pool must have been idle before a filed document is validated ahead.
+IDLE_BEFORE_S = 1.0
+
+
 async def prepare_pending(deps: Any) -> int:
     """Validate the newly stored filed documents that have no usable report; returns how
     many were validated. One at a time: one pool process at most."""
@@ -182,6 +186,8 @@ async def prepare_pending(deps: Any) -> int:
         if digest in have:
             continue
         try:
+            # Behind the sales: a full validation holds a pool process for a second or two.
+            await deps.pool.wait_until_idle(IDLE_BEFORE_S)
             pdf = await deps.files.get(digest)
             await report_for(deps.kv, deps.pool, revocations, pdf, digest, source="background")
             done += 1
