@@ -100,9 +100,13 @@ async def soak(base_url: str, registry: s.RegistryClient, main: psutil.Process, 
                 done += 1
                 if done % 50 == 0:
                     samples.append(rss_by_process(main))
+                    # as it goes, so a run stopped early still tells what it saw
+                    rss = " ".join(f"{k}={v:.0f}" for k, v in samples[-1].items())
+                    print(f"  {done} sales, {time.perf_counter() - started:.0f} s, RSS MiB: "
+                          f"{rss}", file=sys.stderr, flush=True)
 
-        prober = asyncio.create_task(probe(base_url, stop, latencies))
         started = time.perf_counter()
+        prober = asyncio.create_task(probe(base_url, stop, latencies))
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         stop.set()
