@@ -106,14 +106,20 @@ async def _reserve_number(contract_id: str) -> Contract | None:
         if contract is None or contract.status != Status.DRAFT.value:
             return None
         if contract.contract_no is None:
-            day = clock.now().astimezone(clock.CST).strftime("%Y%m%d")
-            seq = await sequences.next_value(f"contract_no:{contract.region_code}:{day}")
-            contract.contract_no = f"WQ{contract.region_code}{day}{seq:05d}"
-            contract.verify_code = new_verify_code()
-            contract.verify_token = secrets.token_urlsafe(24)
+            await _draw_number(contract)
             # updated_at stays: the draft's content did not change
             await contract.save(update_fields=["contract_no", "verify_code", "verify_token"])
         return contract
+
+
+async def _draw_number(contract: Contract) -> None:
+    """The next contract number of the region and day, a verification code and token (on
+    the instance; the caller's transaction saves them)."""
+    day = clock.now().astimezone(clock.CST).strftime("%Y%m%d")
+    seq = await sequences.next_value(f"contract_no:{contract.region_code}:{day}")
+    contract.contract_no = f"WQ{contract.region_code}{day}{seq:05d}"
+    contract.verify_code = new_verify_code()
+    contract.verify_token = secrets.token_urlsafe(24)
 
 
 async def _render(deps: ContractDeps, contract: Contract) -> _Rendered:
@@ -147,11 +153,7 @@ async def _freeze(deps: ContractDeps, contract: Contract, parties: list[Party],
                           details={"check_id": outcome.check_id, "reasons": outcome.reasons})
     if contract.contract_no is None:
         # Nobody rendered ahead (the set completed by a race): draw the number here.
-        day = clock.now().astimezone(clock.CST).strftime("%Y%m%d")
-        seq = await sequences.next_value(f"contract_no:{contract.region_code}:{day}")
-        contract.contract_no = f"WQ{contract.region_code}{day}{seq:05d}"
-        contract.verify_code = new_verify_code()
-        contract.verify_token = secrets.token_urlsafe(24)
+        await _draw_number(contract)
     if ahead is None or (ahead.version, ahead.contract_no) != (contract.version,
                                                                contract.contract_no):
         ahead = await _render(deps, contract)
