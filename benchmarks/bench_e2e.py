@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_sign_http import server_cpu_s  # noqa: E402
+from server_cpu import server_cpu_s  # noqa: E402
 
 from server.domain.documents import kinds_for  # noqa: E402
 from tests import sale as s  # noqa: E402
@@ -219,10 +219,10 @@ def main() -> None:
             registry = s.registry_client(server, api)
         asyncio.run(run_sales(server.base_url, registry, 2, 1))  # warm-up
         base_rate, _ = asyncio.run(run_sales(server.base_url, registry, 4, 1))
-        cpu0, pool0 = server_cpu_s(server)
+        cpu0, pool0 = server_cpu_s(server.proc.pid)
         rate, timings = asyncio.run(run_sales(server.base_url, registry, args.sales,
                                               args.concurrency))
-        cpu1, pool1 = server_cpu_s(server)
+        cpu1, pool1 = server_cpu_s(server.proc.pid)
     finally:
         server.stop()
         backend.cleanup()

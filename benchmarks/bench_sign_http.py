@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
-import psutil  # noqa: E402
 from bench_signing import baseline_signer, handwriting_png, sample_contract  # noqa: E402
 from PIL import Image  # noqa: E402
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory  # noqa: E402
@@ -45,6 +44,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noq
 from pyhanko.pdf_utils.text import TextBoxStyle  # noqa: E402
 from pyhanko.sign import fields, signers  # noqa: E402
 from pyhanko.stamp import TextStampStyle  # noqa: E402
+from server_cpu import server_cpu_s  # noqa: E402
 
 from signing.appearance import text_font_path  # noqa: E402
 from signing.pades import prepare_for_signing  # noqa: E402
@@ -53,25 +53,6 @@ from tests import flows  # noqa: E402
 from tests import sale as s  # noqa: E402
 from tests.backends import Backend  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
-
-
-def server_cpu_s(server: LiveServer) -> tuple[float, float]:
-    """User + system CPU seconds of the server's process tree: (all of it, the CPU pools).
-
-    The pools' processes are the forkserver's children (``server/cpu.py``); the rest is
-    the main process and the workers' event loops.
-    """
-    root = psutil.Process(server.proc.pid)
-    total = pool = 0.0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            t = proc.cpu_times()
-            in_pool = "forkserver" in " ".join(proc.cmdline())
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-        pool += (t.user + t.system) if in_pool else 0.0
-    return total, pool
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -149,14 +130,14 @@ def main() -> int:
                         for k, who in enumerate(sale.people):
                             fv = flows.passed_verification(api, who.token, "sign",
                                                            sale.contract_id)
-                            cpu0, pool0 = server_cpu_s(server)
+                            cpu0, pool0 = server_cpu_s(server.proc.pid)
                             started = time.perf_counter()
                             s.expect(api.post(
                                 f"/api/v1/contracts/{sale.contract_id}/signatures",
                                 json={"face_verification_id": fv, "signature_image": png},
                                 headers=who.headers), 201)
                             wall = (time.perf_counter() - started) * 1000
-                            cpu1, pool1 = server_cpu_s(server)
+                            cpu1, pool1 = server_cpu_s(server.proc.pid)
                             cpu = (cpu1 - cpu0) * 1000
                             if k == len(sale.people) - 1:
                                 last_ms.append(wall)

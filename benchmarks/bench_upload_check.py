@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
-import os
 import statistics
 import sys
 import tempfile
@@ -38,37 +36,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
-from pyhanko.pdf_utils import generic  # noqa: E402
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
+from server_cpu import server_cpu_s  # noqa: E402
 
 from tests import sale  # noqa: E402
 from tests.backends import Backend  # noqa: E402
 from tests.db import with_db  # noqa: E402
 from tests.live import LiveServer  # noqa: E402
+from tests.pdf_edits import add_revision  # noqa: E402
 from tests.verify.conftest import code_and_token  # noqa: E402
 
 PDF = {"Content-Type": "application/pdf"}
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu_s(session: int) -> float:
-    """User + system CPU of every live process in the server's session (workers, pools)."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[3]) == session:  # field 6: session id
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICK
-
-
 @dataclass
 class Row:
     name: str
@@ -92,25 +72,16 @@ class Filed:
     sha256: str
 
 
-def modified(pdf: bytes) -> bytes:
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    writer.root["/Lang"] = generic.TextStringObject("en")
-    writer.update_root()
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def timed(api: httpx.Client, session: int, row: Row, method: str, path: str,
           body: bytes | None = None) -> dict:
-    cpu = server_cpu_s(session)
+    cpu = server_cpu_s(session)[0]
     start = time.perf_counter()
     if method == "GET":
         r = api.get(path)
     else:
         r = api.post(path, content=body, headers=PDF)
     row.wall_ms.append((time.perf_counter() - start) * 1000)
-    row.cpu_ms.append((server_cpu_s(session) - cpu) * 1000)
+    row.cpu_ms.append((server_cpu_s(session)[0] - cpu) * 1000)
     if r.status_code != 200:
         raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
     return r.json() if method == "POST" else {}
@@ -224,7 +195,7 @@ def run(server: LiveServer, contracts: int, repeats: int) -> tuple[list[Row], Ro
             assert report["identical"] and report["signatures_valid"], report
         changed = Row("a modified copy (one incremental update): full validation")
         for f in filed:
-            report = timed(api, session, changed, "POST", f.path, modified(f.pdf))
+            report = timed(api, session, changed, "POST", f.path, add_revision(f.pdf))
             assert report["conclusion"]["level"] == "bad", report
     return [health, first, repeat, before, changed], before
 

@@ -38,10 +38,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
-import psutil  # noqa: E402
+from server_cpu import server_cpu_s  # noqa: E402
 
 from tests import sale  # noqa: E402
 from tests.backends import Backend  # noqa: E402
@@ -73,19 +74,6 @@ class Result:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _server_cpu(pid: int) -> float:
-    """User + system CPU seconds of the server process and all its workers so far."""
-    total = 0.0
-    root = psutil.Process(pid)
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            t = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
-
-
 async def _load(url: str, name: str, duration: float, concurrency: int,
                 warmup: float, pid: int, expect: int = 200) -> Result:
     """``concurrency`` clients, each sending its next request as soon as the last answered."""
@@ -108,11 +96,11 @@ async def _load(url: str, name: str, duration: float, concurrency: int,
 
         await asyncio.gather(*(client(time.perf_counter() + warmup, False)
                                for _ in range(concurrency)))
-        cpu_before = _server_cpu(pid)
+        cpu_before = server_cpu_s(pid)[0]
         began = time.perf_counter()
         await asyncio.gather(*(client(began + duration, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
-        cpu = _server_cpu(pid) - cpu_before
+        cpu = server_cpu_s(pid)[0] - cpu_before
     return Result(name, len(latencies), errors, elapsed, latencies, cpu)
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import re
 
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
+from tests.pdf_edits import add_revision
 from tests.verify.conftest import FiledContract
 
 PDF = {"Content-Type": "application/pdf"}
@@ -28,16 +25,6 @@ def flip_signed_byte(pdf: bytes) -> bytes:
     out = bytearray(pdf)
     out[(start + end) // 2] ^= 0x01
     return bytes(out)
-
-
-def add_revision(pdf: bytes) -> bytes:
-    """A well-formed incremental update on top of ``pdf`` (what editing the PDF in a tool does)."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    writer.root["/Lang"] = generic.TextStringObject("en")
-    writer.update_root()
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def test_original_is_identical(vapi, filed: FiledContract):

@@ -23,8 +23,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tests.db import with_db
 from tests.live import ROOT, LiveServer
+from tests.pdf_edits import add_revision
 from tests.verify.conftest import FiledContract, file_with_prepared
-from tests.verify.test_document import add_revision, check
+from tests.verify.test_document import check
 
 _SAMPLE = re.compile(r'^verify_document_reports_total\{source="(\w+)"\} ([0-9.e+]+)$', re.M)
 
