@@ -276,7 +276,7 @@ async def _sign(
 ) -> bytes:
     """One signature as one incremental update (with ``evidence`` in the same revision)."""
     for attempt in range(2):
-        writer = PdfA2Writer(BytesIO(pdf))
+        writer = PdfA2Writer(BytesIO(pdf), keep_metadata=True)
         style = stamp_style(writer) if stamp_style is not None else None
         if evidence is not None:
             evidence.write_dss(writer)
@@ -588,7 +588,7 @@ def add_archive_timestamp(
     existing = sum(
         1 for name in _signature_fields(reader) if name.startswith(ARCHIVE_TIMESTAMP_PREFIX)
     )
-    writer = PdfA2Writer(BytesIO(pdf))
+    writer = PdfA2Writer(BytesIO(pdf), keep_metadata=True)
     evidence.write_dss(writer)
     doc_timestamper = PdfTimeStamper(
         timestamper, field_name=f"{ARCHIVE_TIMESTAMP_PREFIX}{existing + 1}"
