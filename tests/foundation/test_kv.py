@@ -137,3 +137,24 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_the_in_process_store_keeps_a_value_at_its_own_size() -> None:
+    """orjson's output holds a 4 KiB buffer however short the JSON; stored as it is,
+    the sandbox's three days of face tokens grew the embedded worker by ~36 KiB a sale."""
+    import tracemalloc
+
+    import orjson
+
+    store = MemoryStore()
+    values = [orjson.dumps({"outcome": "pass", "scanned_at": 1.5 + n}) for n in range(1000)]
+    tracemalloc.start()
+    try:
+        for n, value in enumerate(values):
+            await store.set(f"scan:{n}", value, ttl=3600)
+        del values
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 400 * 1000, f"{kept / 1000:.0f} B per 60-byte value"
+    assert await store.get("scan:7") == orjson.dumps({"outcome": "pass", "scanned_at": 8.5})
