@@ -147,12 +147,11 @@ async def test_the_in_process_store_keeps_a_value_at_its_own_size() -> None:
     import orjson
 
     store = MemoryStore()
-    values = [orjson.dumps({"outcome": "pass", "scanned_at": 1.5 + n}) for n in range(1000)]
     tracemalloc.start()
     try:
-        for n, value in enumerate(values):
-            await store.set(f"scan:{n}", value, ttl=3600)
-        del values
+        for n in range(1000):
+            await store.set(f"scan:{n}", orjson.dumps({"outcome": "pass", "scanned_at": 1.5 + n}),
+                            ttl=3600)
         kept, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
