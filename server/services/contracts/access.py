@@ -30,13 +30,18 @@ async def visible_contract(contract_id: str, user_id: str, *, lock: bool = False
     """The contract and the caller's party; 404 when the caller is not a party."""
     if not isinstance(contract_id, str) or len(contract_id) > 32:
         raise NotFound()
+    if not lock:
+        # one query: every contract endpoint starts here
+        party = await Party.filter(contract_id=contract_id, user_id=user_id
+                                   ).select_related("contract").first()
+        if party is None:
+            raise NotFound()
+        return party.contract, party
+    # PostgreSQL locks no row on the nullable side of the join select_related makes
     party = await my_party(contract_id, user_id)
     if party is None:
         raise NotFound()
-    query = Contract.filter(id=contract_id)
-    if lock:
-        query = query.select_for_update()
-    contract = await query.first()
+    contract = await Contract.filter(id=contract_id).select_for_update().first()
     if contract is None:
         raise NotFound()
     return contract, party
