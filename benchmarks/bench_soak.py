@@ -5,8 +5,8 @@ that keeps rising after warm-up), and does the service stay responsive to its he
 checks while it is saturated with sales (a load balancer that sees /healthz stall takes
 the host out). The run:
 
-1. warm-up sales, then the RSS of the main process, each worker and each CPU-pool
-   process (the baseline);
+1. warm-up sales at full concurrency, then the RSS of the main process, each worker
+   and each CPU-pool process (the baseline);
 2. ``--sales`` complete sales at ``--concurrency`` concurrent clients, while a probe
    asks ``/healthz`` every 20 ms; RSS sampled every 50 sales;
 3. prints RSS growth per process after warm-up and the /healthz p50/p99 under load
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--services", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sales", type=int, default=2000)
-    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
@@ -134,7 +134,9 @@ def main() -> None:
             registry = s.registry_client(server, api)
         main_proc = psutil.Process(server.proc.pid)
         idle = asyncio.run(idle_probe(server.base_url, 5))
-        asyncio.run(soak(server.base_url, registry, main_proc, args.warmup, 8))
+        # at full concurrency, so every worker and every pool process has done real work
+        # before the baseline is taken (at 8, a second worker's pool could still be idle)
+        asyncio.run(soak(server.base_url, registry, main_proc, args.warmup, args.concurrency))
         baseline = rss_by_process(main_proc)
         rate, busy, samples = asyncio.run(soak(server.base_url, registry, main_proc,
                                                args.sales, args.concurrency))
