@@ -451,3 +451,46 @@ def test_the_unique_active_unit_refuses_what_a_blind_check_lets_through(live_ser
                       200)["events"]
     guards = [e["data"]["guard"] for e in events if e["kind"] == "filing_refused"]
     assert guards == ["house_check", "unique_active_unit"]
+
+
+def test_the_last_signature_answers_after_the_seal_even_when_another_worker_recorded_it(
+        fresh_env, tmp_path):
+    """A worker's resume_pending can record a filing between the last signature's commit
+    and the request's own filing step. The request still answers only once the documents
+    are sealed: the registry's first pull gets the PDF, not 409 document_sealing."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    server = LiveServer({**fresh_env, "TEST_HOOK_DIR": str(hooks)})
+    server.migrate()
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=120) as api:
+            (cid,), seller, _ = _contracts_for_one_house(server, api, 1)
+            fv = flows.passed_verification(api, seller.token, "sign", cid)
+            (hooks / f"hold-all_signed.{cid}").write_text("")
+            with ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(
+                    lambda: httpx.post(f"{server.base_url}/api/v1/contracts/{cid}/signatures",
+                                       json={"face_verification_id": fv,
+                                             "signature_image": s.signature_png()},
+                                       headers=seller.headers, timeout=120))
+                _wait_for(hooks / f"all_signed.{cid}", "the last signature's filing")
+
+                async def record_as_another_worker() -> str | None:
+                    deps = ContractDeps(settings=Settings.from_env(server.env), cipher=None,
+                                        files=None, pool=None, kv=None,
+                                        houses=_BlindChecks(), face=None, fonts=None)
+                    assert await filing.record(deps, cid)
+                    return (await Contract.get(id=cid)).filing_state
+
+                assert with_db(server.env, record_as_another_worker) == "sealing"
+                (hooks / f"release.{cid}").write_text("")
+                view = s.expect(answer.result(), 201)
+            assert view["status"] == "filed"
+            client = s.registry_client(server, api)
+            pdf = api.get(f"/registry/v1/contracts/{view['filing_no']}/document.pdf",
+                          headers=client.headers)
+            assert pdf.status_code == 200, pdf.text
+            assert pdf.content.startswith(b"%PDF")
+    finally:
+        server.stop()

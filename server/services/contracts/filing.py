@@ -175,17 +175,23 @@ def _crash_if(deps: ContractDeps, point: str) -> None:
 
 
 async def file_after_last_signature(deps: ContractDeps, contract_id: str) -> None:
+    await test_hook(deps, "all_signed", contract_id)
     _crash_if(deps, "before_filing")
     if await record(deps, contract_id):
         _crash_if(deps, "before_sealing")
         await _forget(deps, contract_id)
-        try:
-            await seal(deps, contract_id)
-        except TimestampServiceDown:
-            # Filed (the number is drawn, the feed announced it); only the seal waits
-            # for the TSA. filing_state stays "sealing" and resume_pending retries.
-            log.warning("sealing postponed: no timestamp", extra={"contract_id": contract_id})
-        await _forget(deps, contract_id)
+    # Sealed here even when record() found the filing recorded already: a worker's
+    # resume_pending may have recorded it between the last signature's commit and this
+    # call, and this request answers "filed", so the seal is done (here, or by the other
+    # worker while this one waits for the sealing lock) before it answers. Otherwise the
+    # registry's first pull of the PDF met 409 document_sealing.
+    try:
+        await seal(deps, contract_id)
+    except TimestampServiceDown:
+        # Filed (the number is drawn, the feed announced it); only the seal waits
+        # for the TSA. filing_state stays "sealing" and resume_pending retries.
+        log.warning("sealing postponed: no timestamp", extra={"contract_id": contract_id})
+    await _forget(deps, contract_id)
 
 
 async def _forget(deps: ContractDeps, contract_id: str) -> None:
