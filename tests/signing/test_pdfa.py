@@ -52,24 +52,22 @@ def test_xmp_keeps_pdfaid_under_its_usual_prefixes(revisions) -> None:
         assert not re.search(r"xmlns:ns\d+=", xmp), (name, re.findall(r"xmlns:\w+=", xmp))
 
 
-def _xmp_modify_date(reader: PdfFileReader) -> str | None:
+def _modification_dates(reader: PdfFileReader) -> tuple[str | None, str | None]:
+    """(the info dictionary's /ModDate, the XMP packet's xmp:ModifyDate)."""
+    info = reader.trailer["/Info"].get_object() if "/Info" in reader.trailer else {}
     xmp = reader.root["/Metadata"].get_object().data.decode("utf-8")
     found = re.search(r"xmp:ModifyDate(?:>|=\")([^<\"]+)", xmp)
-    return found.group(1) if found else None
+    return (str(info["/ModDate"]) if "/ModDate" in info else None,
+            found.group(1) if found else None)
 
 
 def test_info_and_xmp_keep_agreeing_on_the_modification_date(revisions) -> None:
     """6.6.3: the info dictionary's entries and the XMP packet are equivalent. The
     signatures' revisions change neither, so what the freeze wrote stays true."""
-    _, _, prepared = revisions[0]
-    info = prepared.trailer["/Info"].get_object() if "/Info" in prepared.trailer else {}
-    expected = (str(info.get("/ModDate")) if "/ModDate" in info else None,
-                _xmp_modify_date(prepared))
+    expected = _modification_dates(revisions[0][2])
     assert expected[1], "the prepared document's XMP has a modification date"
     for name, _, reader in revisions[1:]:
-        info = reader.trailer["/Info"].get_object() if "/Info" in reader.trailer else {}
-        assert (str(info.get("/ModDate")) if "/ModDate" in info else None,
-                _xmp_modify_date(reader)) == expected, name
+        assert _modification_dates(reader) == expected, name
     # and no signature's revision writes a metadata stream of its own
     for (name, pdf, _), (_, before, _) in zip(revisions[1:], revisions, strict=False):
         assert b"<x:xmpmeta" not in pdf[len(before):], name
