@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
+
+from server.cpu_activity import CpuActivity
 
 T = TypeVar("T")
 
@@ -116,7 +117,8 @@ class CpuPool:
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = (),
                  context: Callable[[], Awaitable[Any]] | None = None,
-                 apply_context: Callable[[Any], None] | None = None, nice: int = 0) -> None:
+                 apply_context: Callable[[Any], None] | None = None, nice: int = 0,
+                 activity: CpuActivity | None = None) -> None:
         # Sanic runs its workers as daemonic processes, and multiprocessing
         # refuses children to those. The pool's processes are ours to manage
         # (shut down in after_server_stop, and they exit when their parent's
@@ -130,30 +132,28 @@ class CpuPool:
             initargs=(os.getpid(), initializer, initargs, nice),
         )
         self.workers = workers
-        self._in_flight = 0
-        self._last_busy = 0.0
+        self._activity = activity or CpuActivity()
         self._context = context
         self._apply_context = apply_context
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         context = await self._context() if self._context is not None else None
-        self._in_flight += 1
+        self._activity.began()
         try:
             kind, value = await loop.run_in_executor(self._executor, _call, fn, args,
                                                      self._apply_context, context)
         finally:
-            self._in_flight -= 1
-            self._last_busy = time.monotonic()
+            self._activity.ended()
         if kind == "err":
             raise _rebuild(*value)
         return value
 
     async def wait_until_idle(self, quiet_s: float, poll_s: float = 0.25) -> None:
-        """Return once no job has run for ``quiet_s``: work that can wait (validating
-        filed documents ahead of any upload) goes in the pool's idle time, not in the
-        sales' time."""
-        while self._in_flight or time.monotonic() - self._last_busy < quiet_s:
+        """Return once no job has run for ``quiet_s`` in any pool of this server (see
+        :mod:`server.cpu_activity`): work that can wait (validating filed documents
+        ahead of any upload) goes in the host's idle time, not in the sales' time."""
+        while not self._activity.quiet_for(quiet_s):
             await asyncio.sleep(poll_s)
 
     async def warm_up(self) -> None:

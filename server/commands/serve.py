@@ -58,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     def supervise(app: Sanic) -> None:
         watch_workers(app)
 
+    def share_cpu_activity(app: Sanic) -> None:
+        from server.cpu_activity import shared_table
+
+        app.shared_ctx.cpu_activity = shared_table()
+
+    app.register_listener(share_cpu_activity, "main_process_start")
     app.register_listener(supervise, "main_process_ready")
     app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=False,
                 motd=False)

@@ -56,6 +56,7 @@ async def open_services(app: Sanic) -> None:
     # --- signing, rendering and contracts (lead) ---
     from server.adapters.documents.select import open_document_store
     from server.cpu import CpuPool
+    from server.cpu_activity import CpuActivity
     from server.services.contracts import ContractDeps
     from server.services.signing_setup import open_pki, pki_settings
     from signing import worker
@@ -71,7 +72,9 @@ async def open_services(app: Sanic) -> None:
     app.ctx.cpu = CpuPool(settings.cpu_workers, initializer=worker.init_worker,
                           initargs=(pki_settings(settings, secrets),),
                           context=app.ctx.revocations.current,
-                          apply_context=worker.use_revocations, nice=settings.cpu_pool_nice)
+                          apply_context=worker.use_revocations, nice=settings.cpu_pool_nice,
+                          activity=CpuActivity.of_worker(
+                              getattr(app.shared_ctx, "cpu_activity", None)))
     await app.ctx.cpu.warm_up()
 
     async def signing_ready() -> None:

@@ -1,13 +1,17 @@
-"""The CPU pool's processes: below the event loops in priority, and errors carried back."""
+"""The CPU pool's processes: below the event loops in priority, errors carried back, and
+work that can wait kept behind every pool of the server."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
+from typing import Any
 
 import pytest
 
 from server.cpu import CpuPool
+from server.cpu_activity import SLOTS, CpuActivity, SharedTable, shared_table, worker_slot
 
 
 def _niceness() -> int:
@@ -73,3 +77,67 @@ def test_work_that_can_wait_waits_for_the_pool_to_be_idle() -> None:
     waited, idle = asyncio.run(run())
     assert waited >= 0.5 + 0.3 - 0.05  # the job's time, then the quiet time
     assert idle < 0.1
+
+
+def test_one_workers_jobs_keep_the_other_workers_pool_from_idling() -> None:
+    """The workers of a server share its cores: work that can wait waits for all pools."""
+    table = shared_table(2)
+
+    async def run() -> float:
+        signing = CpuPool(1, activity=CpuActivity(table, slot=0))
+        waiting = CpuPool(1, activity=CpuActivity(table, slot=1))
+        try:
+            await asyncio.gather(signing.run(_niceness), waiting.run(_niceness))
+            await asyncio.sleep(0.3)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            job = asyncio.create_task(signing.run(_pause, 0.5))
+            await asyncio.sleep(0.05)
+            await waiting.wait_until_idle(0.2, poll_s=0.02)
+            await job
+            return loop.time() - started
+        finally:
+            signing.shutdown()
+            waiting.shutdown()
+
+    assert asyncio.run(run()) >= 0.5 + 0.2 - 0.05
+
+
+def _busy_in_slot(table: SharedTable, started: Any, finish: Any) -> None:
+    activity = CpuActivity(table, slot=1)
+    activity.began()
+    started.set()
+    finish.wait(10)
+    activity.ended()
+
+
+def test_the_activity_table_crosses_into_spawned_workers() -> None:
+    """Sanic spawns its workers and hands them the main process's shared objects; the
+    table must be the same memory on both sides, not a copy."""
+    ctx = multiprocessing.get_context("spawn")
+    table = shared_table(2)
+    started, finish = ctx.Event(), ctx.Event()
+    other = ctx.Process(target=_busy_in_slot, args=(table, started, finish))
+    other.start()
+    try:
+        assert started.wait(30)
+        mine = CpuActivity(table, slot=0)
+        assert not mine.quiet_for(0.0)  # the other process's job is in flight
+        finish.set()
+        other.join(10)
+        assert other.exitcode == 0
+        assert mine.quiet_for(0.0)
+        assert not mine.quiet_for(5.0)  # and it ended just now
+    finally:
+        finish.set()
+        other.join(10)
+
+
+def test_a_worker_finds_its_slot_from_sanics_identifier(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    monkeypatch.setenv("SANIC_WORKER_IDENTIFIER", "Srv  1")
+    assert worker_slot() == 1
+    monkeypatch.setenv("SANIC_WORKER_IDENTIFIER", "Srv 70")
+    assert worker_slot() == 70 % SLOTS
+    monkeypatch.delenv("SANIC_WORKER_IDENTIFIER")
+    assert worker_slot() == 0
