@@ -10,13 +10,22 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
+
 from server.cpu_activity import CpuActivity
 
 T = TypeVar("T")
+
+#: What the pool's CPU goes to, by job (``render_and_prepare_all``, ``sign_all``,
+#: ``validate_upload``...): measured in the child, counted in the worker.
+JOBS = Counter("cpu_pool_jobs_total", "Jobs run in the CPU pool", ["job"])
+JOB_CPU = Counter("cpu_pool_job_cpu_seconds_total", "CPU seconds of the CPU pool's jobs",
+                  ["job"])
 
 
 def _noop() -> int:
@@ -63,20 +72,22 @@ def _init_child(owner_pid: int, initializer: Callable[..., None] | None,
 
 def _call(fn: Callable[..., T], args: tuple[Any, ...],
           apply_context: Callable[[Any], None] | None = None, context: Any = None
-          ) -> tuple[str, Any]:
-    """Runs in the child. Exceptions travel back as (class, args, attributes): many
-    exceptions with their own ``__init__`` signature cannot be unpickled as they are."""
+          ) -> tuple[str, Any, float]:
+    """Runs in the child; the job's CPU seconds travel back with its outcome. Exceptions
+    travel back as (class, args, attributes): many exceptions with their own
+    ``__init__`` signature cannot be unpickled as they are."""
+    started = time.process_time()
     try:
         if apply_context is not None:
             apply_context(context)
-        return "ok", fn(*args)
+        return "ok", fn(*args), time.process_time() - started
     except Exception as exc:  # noqa: BLE001 - re-raised in the parent
         import traceback
 
         state = {k: v for k, v in vars(exc).items() if _picklable(v)}
         return "err", (type(exc).__module__, type(exc).__qualname__,
                        tuple(a for a in exc.args if _picklable(a)), state,
-                       traceback.format_exc())
+                       traceback.format_exc()), time.process_time() - started
 
 
 def _picklable(value: Any) -> bool:
@@ -141,10 +152,13 @@ class CpuPool:
         context = await self._context() if self._context is not None else None
         self._activity.began()
         try:
-            kind, value = await loop.run_in_executor(self._executor, _call, fn, args,
-                                                     self._apply_context, context)
+            kind, value, cpu_s = await loop.run_in_executor(
+                self._executor, _call, fn, args, self._apply_context, context)
         finally:
             self._activity.ended()
+        job = getattr(fn, "__qualname__", "job")
+        JOBS.labels(job).inc()
+        JOB_CPU.labels(job).inc(cpu_s)
         if kind == "err":
             raise _rebuild(*value)
         return value

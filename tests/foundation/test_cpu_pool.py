@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.cpu import CpuPool
+from server.cpu import JOB_CPU, JOBS, CpuPool
 from server.cpu_activity import SLOTS, CpuActivity, SharedTable, shared_table, worker_slot
 
 
@@ -141,3 +141,37 @@ def test_a_worker_finds_its_slot_from_sanics_identifier(monkeypatch: pytest.Monk
     assert worker_slot() == 70 % SLOTS
     monkeypatch.delenv("SANIC_WORKER_IDENTIFIER")
     assert worker_slot() == 0
+
+
+def _spin(seconds: float) -> int:
+    import time
+
+    end, n = time.process_time() + seconds, 0
+    while time.process_time() < end:
+        n += 1
+    return n
+
+
+def test_each_jobs_cpu_time_is_counted_by_job() -> None:
+    """``/metrics`` says what the pool's CPU goes to: the child's CPU, not the wait."""
+    def counted(name: str) -> tuple[float, float]:
+        return (JOBS.labels(name)._value.get(), JOB_CPU.labels(name)._value.get())
+
+    async def run() -> None:
+        pool = CpuPool(1)
+        try:
+            await pool.run(_pause, 0.3)
+            await pool.run(_spin, 0.2)
+            with pytest.raises(ValueError):
+                await pool.run(_fails)
+        finally:
+            pool.shutdown()
+
+    before = {name: counted(name) for name in ("_pause", "_spin", "_fails")}
+    asyncio.run(run())
+    after = {name: counted(name) for name in before}
+    jobs = {name: after[name][0] - before[name][0] for name in before}
+    cpu = {name: after[name][1] - before[name][1] for name in before}
+    assert jobs == {"_pause": 1, "_spin": 1, "_fails": 1}
+    assert cpu["_spin"] >= 0.19
+    assert cpu["_pause"] < 0.1  # sleeping is not CPU
