@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +87,14 @@ class AccessClaims:
 class AccessTokens:
     """The mini-program's short-lived access tokens."""
 
+    #: Tokens already verified, kept until they expire (at most this many, oldest out).
+    VERIFIED_CACHE = 4096
+
     def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
         self._codec = Es256Codec(private_key_pem, key_id, AUDIENCE, "access")
         self.key_id = key_id
         self.ttl_s = ttl_s
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     @property
     def _public_pem(self) -> str:
@@ -100,6 +105,24 @@ class AccessTokens:
         return token, AccessClaims(user_id, claims["jti"], claims["exp"])
 
     def verify(self, token: str) -> AccessClaims:
+        """The token's claims, or :class:`InvalidToken`.
+
+        A phone sends the same token with every request of its session, and checking the
+        ES256 signature is most of an authenticated request's own CPU; so a token that
+        verified is remembered, by its exact text, until it expires. Only a successful
+        check is remembered (a forged token is checked, and refused, every time), and
+        revocation is not cached: the caller checks the ``jti`` on every request.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at > time.time():
+                self._verified.move_to_end(token)
+                return known
+            del self._verified[token]
         claims = self._codec.decode(token)
-        return AccessClaims(user_id=claims["sub"], jti=str(claims.get("jti")),
-                            expires_at=int(claims["exp"]))
+        verified = AccessClaims(user_id=claims["sub"], jti=str(claims.get("jti")),
+                                expires_at=int(claims["exp"]))
+        self._verified[token] = verified
+        if len(self._verified) > self.VERIFIED_CACHE:
+            self._verified.popitem(last=False)
+        return verified

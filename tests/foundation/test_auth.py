@@ -14,7 +14,7 @@ from aiohttp import web
 from server.adapters.login import LoginRejected
 from server.adapters.login.oauth import GovAppLogin
 from server.adapters.login.wechat import WeChatLogin
-from server.auth.tokens import AccessTokens
+from server.auth.tokens import AccessTokens, InvalidToken
 from tests import flows
 
 
@@ -167,3 +167,45 @@ async def test_government_app_code_exchange(fake_hosts):
         assert (account.provider, account.subject) == ("ehb", "gov-user-9")
         with pytest.raises(LoginRejected):
             await login.exchange("bad")
+
+
+def _local_tokens(ttl_s: int = 60) -> AccessTokens:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    return AccessTokens(pem, "kid-local", ttl_s=ttl_s)
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    """Verified tokens are remembered (the signature check is most of a request's CPU),
+    but never past their expiry."""
+    tokens = _local_tokens()
+    token, _ = tokens.issue("user-1", now=int(time.time()) - 59)  # expires within 1 s
+    assert tokens.verify(token).user_id == "user-1"
+    assert tokens.verify(token).user_id == "user-1"  # remembered
+    time.sleep(2.2)  # python-jose compares whole seconds
+    with pytest.raises(InvalidToken):
+        tokens.verify(token)
+
+
+def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = _local_tokens()
+    monkeypatch.setattr(AccessTokens, "VERIFIED_CACHE", 3)
+    issued = [tokens.issue(f"user-{n}")[0] for n in range(5)]
+    for token in issued:
+        tokens.verify(token)
+    tokens.verify(issued[2])  # used again: kept
+    tokens.verify(issued[0])  # checked again (it had been dropped), the oldest goes
+    assert list(tokens._verified) == [issued[4], issued[2], issued[0]]
+
+
+def test_a_forged_token_is_refused_every_time() -> None:
+    tokens, other = _local_tokens(), _local_tokens()
+    forged, _ = other.issue("user-1")  # another key, same kid
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            tokens.verify(forged)
+    assert not tokens._verified
