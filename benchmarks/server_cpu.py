@@ -7,6 +7,8 @@ to compare on a busy machine. The CPU pools' processes are the forkserver's chil
 
 from __future__ import annotations
 
+import time
+
 import psutil
 
 
@@ -24,3 +26,32 @@ def server_cpu_s(pid: int) -> tuple[float, float]:
         total += t.user + t.system
         pool += (t.user + t.system) if in_pool else 0.0
     return total, pool
+
+
+def pool_job_cpu_s(base_url: str) -> dict[str, float]:
+    """CPU seconds so far of the server's CPU-pool jobs, by job, from its ``/metrics``
+    (``cpu_pool_job_cpu_seconds_total``, measured in the pool's processes)."""
+    import re
+
+    import httpx
+
+    text = httpx.get(f"{base_url}/metrics", timeout=30).text
+    found: dict[str, float] = {}
+    for job, value in re.findall(
+            r'^cpu_pool_job_cpu_seconds_total\{job="([^"]+)"\} (\S+)$', text, re.M):
+        found[job] = found.get(job, 0.0) + float(value)
+    return found
+
+
+def wait_until_quiet(pid: int, quiet_s: float = 3.0, timeout_s: float = 600.0) -> float:
+    """Wait until the server ``pid`` has used almost no CPU for ``quiet_s`` (the work
+    queued for its idle time, such as validating filed documents ahead, is done);
+    returns the seconds waited. The window is longer than the pause the server leaves
+    between two pieces of idle-time work."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        before = server_cpu_s(pid)[0]
+        time.sleep(quiet_s)
+        if server_cpu_s(pid)[0] - before < 0.02 * quiet_s:
+            break
+    return time.monotonic() - started
