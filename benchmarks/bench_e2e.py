@@ -7,6 +7,13 @@ registry pulls the data and the PDF. The baseline is one sale at a time on the
 same server in the same run; the ratio says how throughput scales with
 concurrent sales.
 
+CPU per sale is every server process's CPU over the concurrent run, against the
+floor (rendering and signing the same documents in this process), with the CPU
+pool's share split by job (the server's ``cpu_pool_job_cpu_seconds_total``).
+Validating the filed documents ahead of any upload happens in the idle time
+after the sales; the benchmark waits for it before the run (so the run does not
+pay for the baseline's) and after it, and prints that cost apart.
+
     python benchmarks/bench_e2e.py                 # embedded default (SQLite)
     python benchmarks/bench_e2e.py --services      # PostgreSQL + Redis, 2 workers
 """
