@@ -88,7 +88,7 @@ class AccessTokens:
     """The mini-program's short-lived access tokens."""
 
     #: Tokens already verified, kept until they expire (at most this many, oldest out).
-    VERIFIED_CACHE = 4096
+    VERIFIED_CACHE = 1024
 
     def __init__(self, private_key_pem: bytes, key_id: str, ttl_s: int) -> None:
         self._codec = Es256Codec(private_key_pem, key_id, AUDIENCE, "access")
