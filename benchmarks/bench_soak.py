@@ -180,8 +180,8 @@ def main() -> None:
         # before the baseline is taken (at 8, a second worker's pool could still be idle)
         asyncio.run(soak(server.base_url, registry, main_proc, args.warmup, args.concurrency))
         baseline = rss_by_process(main_proc)
-        rate, busy, busy_in_loop, samples = asyncio.run(soak(server.base_url, registry, main_proc,
-                                               args.sales, args.concurrency))
+        rate, busy, busy_in_loop, samples = asyncio.run(
+            soak(server.base_url, registry, main_proc, args.sales, args.concurrency))
         final = rss_by_process(main_proc)
     finally:
         server.stop()

@@ -31,16 +31,12 @@ def server_cpu_s(pid: int) -> tuple[float, float]:
 def pool_job_cpu_s(base_url: str) -> dict[str, float]:
     """CPU seconds so far of the server's CPU-pool jobs, by job, from its ``/metrics``
     (``cpu_pool_job_cpu_seconds_total``, measured in the pool's processes)."""
-    import re
-
     import httpx
 
-    text = httpx.get(f"{base_url}/metrics", timeout=30).text
-    found: dict[str, float] = {}
-    for job, value in re.findall(
-            r'^cpu_pool_job_cpu_seconds_total\{job="([^"]+)"\} (\S+)$', text, re.M):
-        found[job] = found.get(job, 0.0) + float(value)
-    return found
+    from tests.metrics import totals_by_label
+
+    return totals_by_label(httpx.get(f"{base_url}/metrics", timeout=30).text,
+                           "cpu_pool_job_cpu_seconds_total", "job")
 
 
 def wait_until_quiet(pid: int, quiet_s: float = 3.0, timeout_s: float = 600.0) -> float:

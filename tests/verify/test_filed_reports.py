@@ -10,7 +10,6 @@ Where each check's signature report came from is read off ``/metrics``
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 import time
@@ -23,19 +22,16 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tests.db import with_db
 from tests.live import ROOT, LiveServer
+from tests.metrics import totals_by_label
 from tests.pdf_edits import add_revision
 from tests.verify.conftest import FiledContract, file_with_prepared
 from tests.verify.test_document import check
 
-_SAMPLE = re.compile(r'^verify_document_reports_total\{source="(\w+)"\} ([0-9.e+]+)$', re.M)
-
 
 def counts(api: httpx.Client) -> dict[str, float]:
-    text = api.get("/metrics").text
-    out = {"stored": 0.0, "computed": 0.0, "cached": 0.0, "background": 0.0}
-    for source, value in _SAMPLE.findall(text):
-        out[source] = out.get(source, 0.0) + float(value)
-    return out
+    return {"stored": 0.0, "computed": 0.0, "cached": 0.0, "background": 0.0,
+            **totals_by_label(api.get("/metrics").text, "verify_document_reports_total",
+                              "source")}
 
 
 def stored_report(server: LiveServer, sha256: str):
