@@ -3,8 +3,9 @@
 Freezing: re-check the house, give the contract its number, render and
 prepare every document of the sale (the contract, the funds-custody agreement
 when the terms choose custody, the transaction notice; one CPU-pool job),
-store them, and move to ``signing``, all in the last confirmation's
-transaction. If anything fails, nothing of it stays.
+record them, and move to ``signing``, all in the last confirmation's
+transaction. If anything fails, nothing of it stays (but unreferenced bytes in
+the content-addressed store: the documents are written before the transaction).
 
 The rendering is done *before* that transaction, when the confirmation is
 about to complete the set (:func:`_render_ahead`), so no transaction waits on
@@ -37,7 +38,11 @@ from server.models import Contract, Party, User
 from server.services import sequences, timeline
 from server.services.contracts.access import bound_user, expire_if_due, visible_contract
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import build_documents, store_document
+from server.services.contracts.documents import (
+    build_documents,
+    put_documents,
+    record_document,
+)
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 
@@ -54,6 +59,7 @@ class _Rendered:
     contract_no: str
     at: datetime
     pdfs: dict[str, bytes]
+    digests: dict[str, str]  # the same, already in the document store
 
 
 async def confirm(deps: ContractDeps, user_id: str, contract_id: str, version: Any) -> None:
@@ -132,8 +138,9 @@ async def _render(deps: ContractDeps, contract: Contract) -> _Rendered:
     finally:
         contract.frozen_at = None
     pdfs = await deps.sign_in_pool(render_and_prepare_all, docs, deps.fonts_dirs())
+    digests = dict(zip(pdfs, await put_documents(deps, list(pdfs.values())), strict=True))
     assert contract.contract_no is not None
-    return _Rendered(contract.version, contract.contract_no, at, pdfs)
+    return _Rendered(contract.version, contract.contract_no, at, pdfs, digests)
 
 
 async def _freeze(deps: ContractDeps, contract: Contract, parties: list[Party],
@@ -159,8 +166,9 @@ async def _freeze(deps: ContractDeps, contract: Contract, parties: list[Party],
         ahead = await _render(deps, contract)
     contract.frozen_at = ahead.at
     contract.status = advance(contract.status, Step.FREEZE).value
-    stored = {kind: await store_document(deps, contract, "prepared", pdf, kind)
-              for kind, pdf in ahead.pdfs.items()}
+    stored = ahead.digests
+    for kind, pdf in ahead.pdfs.items():
+        await record_document(contract, "prepared", kind, stored[kind], len(pdf))
     contract.document_sha256 = stored[CONTRACT]
     contract.expires_at = None
     await contract.save(update_fields=["contract_no", "verify_code", "verify_token", "frozen_at",

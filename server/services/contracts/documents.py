@@ -8,6 +8,7 @@ version of a kind is that document's current PDF.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import date
@@ -102,12 +103,21 @@ async def build_documents(deps: ContractDeps, contract: Contract, kinds: Sequenc
         or "")) for kind in kinds]
 
 
-async def store_document(deps: ContractDeps, contract: Contract, stage: str, pdf: bytes,
-                         kind: str = CONTRACT) -> str:
-    digest = await deps.files.put(pdf)
+async def put_documents(deps: ContractDeps, pdfs: Sequence[bytes]) -> list[str]:
+    """Write PDFs to the document store at once, before the transaction that records them.
+
+    The store is content-addressed and a write is idempotent, so a transaction that
+    then rolls back leaves at most unreferenced bytes, never a reference to missing
+    ones; and the transaction no longer waits for the writes (each file is fsynced).
+    """
+    return list(await asyncio.gather(*(deps.files.put(pdf) for pdf in pdfs)))
+
+
+async def record_document(contract: Contract, stage: str, kind: str, digest: str,
+                          size: int) -> None:
+    """A stored version of one document of the sale (its bytes already in the store)."""
     await StoredDocument.create(contract=contract, stage=stage, kind=kind, sha256=digest,
-                                size=len(pdf))
-    return digest
+                                size=size)
 
 
 async def current_versions(contract_id: str, stages: tuple[str, ...] | None = None

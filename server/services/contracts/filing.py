@@ -33,7 +33,11 @@ from server.errors import Conflict, TimestampServiceDown
 from server.models import Contract, Party, RegistrationUnit
 from server.services import sequences, timeline
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import current_versions, store_document
+from server.services.contracts.documents import (
+    current_versions,
+    put_documents,
+    record_document,
+)
 from server.services.contracts.hooks import test_hook
 from server.services.outbox import announce
 from server.services.verification import filed_reports
@@ -150,12 +154,14 @@ async def seal(deps: ContractDeps, contract_id: str) -> bool:
         sealed = await deps.sign_in_pool(worker.file_all, pdfs,
                                          deps.settings.filing_authority_name,
                                          contract.filing_no, filed_on)
+        stored = await put_documents(deps, sealed)
         async with in_transaction():
             contract = await Contract.filter(id=contract_id).select_for_update().first()
             if contract is None or contract.filing_state != "sealing":
                 return False
-            digests = {kind: await store_document(deps, contract, "filed", pdf, kind)
-                       for kind, pdf in zip(versions, sealed, strict=True)}
+            digests = dict(zip(versions, stored, strict=True))
+            for (kind, digest), pdf in zip(digests.items(), sealed, strict=True):
+                await record_document(contract, "filed", kind, digest, len(pdf))
             contract.document_sha256 = digests[CONTRACT]
             contract.filing_state = "done"
             await contract.save(update_fields=["document_sha256", "filing_state", "updated_at"])

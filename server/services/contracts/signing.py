@@ -2,10 +2,11 @@
 in every document of the sale (seed 001: several documents, one face verification).
 
 All or nothing, and the verification with them: the face verification is
-consumed in the same transaction that stores the signed PDFs, and every
-document is signed in one CPU-pool job that returns all of them or raises.
-So a failure while signing any one document (no timestamp, a broken PDF)
-stores no document of the step, leaves the verification unused (the same
+consumed in the same transaction that records the signed PDFs, and every
+document is signed in one CPU-pool job that returns all of them or raises; the
+PDFs are written to the (content-addressed) store before that transaction. So
+a failure while signing any one document (no timestamp, a broken PDF) records
+no document of the step, leaves the verification unused (the same
 request can simply be repeated with it) and every document as it was. When
 the last party has signed, filing follows
 (:mod:`server.services.contracts.filing`) in its own transaction: a refused
@@ -25,7 +26,11 @@ from server.models import Party, StoredDocument
 from server.services import timeline
 from server.services.contracts.access import bound_user, ensure_can_sign, visible_contract
 from server.services.contracts.deps import ContractDeps
-from server.services.contracts.documents import current_versions, store_document
+from server.services.contracts.documents import (
+    current_versions,
+    put_documents,
+    record_document,
+)
 from server.services.contracts.hooks import test_hook
 from signing.document import signature_field_name
 from signing.signature_image import InvalidSignatureImage, decode_base64_image
@@ -94,6 +99,7 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
         except InvalidSignatureImage as exc:
             raise InvalidInput({"signature_image": _IMAGE_REASONS.get(
                 exc.reason_code, str(exc))}, code="invalid_signature_image") from None
+        stored = await put_documents(deps, signed)
         async with in_transaction():
             contract, me = await visible_contract(contract_id, user_id, lock=True)
             ensure_can_sign(contract, me)
@@ -101,9 +107,9 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
                 continue  # another party signed meanwhile: sign its version instead
             fv = await deps.face.consume(user_id, fv_id, "sign", contract.id,
                                          f"signature:{contract.id}:{me.id}")
-            digests = {kind: await store_document(deps, contract, signed_stage(me.id), pdf,
-                                                  kind)
-                       for kind, pdf in zip(versions, signed, strict=True)}
+            digests = dict(zip(versions, stored, strict=True))
+            for (kind, digest), pdf in zip(digests.items(), signed, strict=True):
+                await record_document(contract, signed_stage(me.id), kind, digest, len(pdf))
             digest = digests[CONTRACT]
             me.signed_at = now
             me.signature_evidence = {
@@ -125,3 +131,4 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
 
 def _ids(versions: dict[str, StoredDocument]) -> dict[str, int]:
     return {kind: v.id for kind, v in versions.items()}
+
