@@ -68,6 +68,9 @@ def _init_child(owner_pid: int, initializer: Callable[..., None] | None,
         os.nice(nice)
     if initializer is not None:
         initializer(*initargs)
+    from server import heap
+
+    heap.settle()
 
 
 def _call(fn: Callable[..., T], args: tuple[Any, ...],

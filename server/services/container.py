@@ -93,6 +93,9 @@ async def open_services(app: Sanic) -> None:
 
     app.ctx.background = background.start(app)
     # --- end signing ---
+    from server import heap
+
+    heap.settle()
 
 
 def open_agency_services(app: Sanic) -> None:

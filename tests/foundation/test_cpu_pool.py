@@ -18,6 +18,25 @@ def _niceness() -> int:
     return os.nice(0)
 
 
+def _frozen_objects() -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_pool_processes_set_their_start_up_heap_aside_from_the_collector() -> None:
+    """A full collection walks every object not frozen: a pool process's start-up heap
+    (the PKI, fonts, pyHanko) is frozen once the initializer has run (server.heap)."""
+    async def run() -> int:
+        pool = CpuPool(1)
+        try:
+            return await pool.run(_frozen_objects)
+        finally:
+            pool.shutdown()
+
+    assert asyncio.run(run()) > 10_000
+
+
 def _fails() -> None:
     raise ValueError("from the pool")
 
