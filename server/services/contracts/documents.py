@@ -8,7 +8,6 @@ version of a kind is that document's current PDF.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import date
@@ -104,13 +103,16 @@ async def build_documents(deps: ContractDeps, contract: Contract, kinds: Sequenc
 
 
 async def put_documents(deps: ContractDeps, pdfs: Sequence[bytes]) -> list[str]:
-    """Write PDFs to the document store at once, before the transaction that records them.
+    """Write PDFs to the document store before the transaction that records them.
 
     The store is content-addressed and a write is idempotent, so a transaction that
     then rolls back leaves at most unreferenced bytes, never a reference to missing
     ones; and the transaction no longer waits for the writes (each file is fsynced).
+    One after the other: the database store writes in the caller's transaction when
+    there is one (a freeze that renders again inside its own), and a connection runs
+    one statement at a time.
     """
-    return list(await asyncio.gather(*(deps.files.put(pdf) for pdf in pdfs)))
+    return [await deps.files.put(pdf) for pdf in pdfs]
 
 
 async def record_document(contract: Contract, stage: str, kind: str, digest: str,

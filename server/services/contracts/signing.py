@@ -131,4 +131,3 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
 
 def _ids(versions: dict[str, StoredDocument]) -> dict[str, int]:
     return {kind: v.id for kind, v in versions.items()}
-
