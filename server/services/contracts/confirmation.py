@@ -41,7 +41,7 @@ from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import (
     build_documents,
     put_documents,
-    record_document,
+    record_documents,
 )
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -59,7 +59,7 @@ class _Rendered:
     contract_no: str
     at: datetime
     pdfs: dict[str, bytes]
-    digests: dict[str, str]  # the same, already in the document store
+    digests: list[str]  # the same, in order, already in the document store
 
 
 async def confirm(deps: ContractDeps, user_id: str, contract_id: str, version: Any) -> None:
@@ -138,7 +138,7 @@ async def _render(deps: ContractDeps, contract: Contract) -> _Rendered:
     finally:
         contract.frozen_at = None
     pdfs = await deps.sign_in_pool(render_and_prepare_all, docs, deps.fonts_dirs())
-    digests = dict(zip(pdfs, await put_documents(deps, list(pdfs.values())), strict=True))
+    digests = await put_documents(deps, list(pdfs.values()))
     assert contract.contract_no is not None
     return _Rendered(contract.version, contract.contract_no, at, pdfs, digests)
 
@@ -166,9 +166,8 @@ async def _freeze(deps: ContractDeps, contract: Contract, parties: list[Party],
         ahead = await _render(deps, contract)
     contract.frozen_at = ahead.at
     contract.status = advance(contract.status, Step.FREEZE).value
-    stored = ahead.digests
-    for kind, pdf in ahead.pdfs.items():
-        await record_document(contract, "prepared", kind, stored[kind], len(pdf))
+    stored = await record_documents(contract, "prepared", ahead.pdfs, ahead.digests,
+                                    list(ahead.pdfs.values()))
     contract.document_sha256 = stored[CONTRACT]
     contract.expires_at = None
     await contract.save(update_fields=["contract_no", "verify_code", "verify_token", "frozen_at",

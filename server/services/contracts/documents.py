@@ -9,7 +9,7 @@ version of a kind is that document's current PDF.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -115,11 +115,15 @@ async def put_documents(deps: ContractDeps, pdfs: Sequence[bytes]) -> list[str]:
     return [await deps.files.put(pdf) for pdf in pdfs]
 
 
-async def record_document(contract: Contract, stage: str, kind: str, digest: str,
-                          size: int) -> None:
-    """A stored version of one document of the sale (its bytes already in the store)."""
-    await StoredDocument.create(contract=contract, stage=stage, kind=kind, sha256=digest,
-                                size=size)
+async def record_documents(contract: Contract, stage: str, kinds: Iterable[str],
+                           digests: Sequence[str], pdfs: Sequence[bytes]) -> dict[str, str]:
+    """A stored version of each document of the sale (its bytes already in the store, see
+    :func:`put_documents`); the digests by kind."""
+    recorded = dict(zip(kinds, digests, strict=True))
+    for (kind, digest), pdf in zip(recorded.items(), pdfs, strict=True):
+        await StoredDocument.create(contract=contract, stage=stage, kind=kind, sha256=digest,
+                                    size=len(pdf))
+    return recorded
 
 
 async def current_versions(contract_id: str, stages: tuple[str, ...] | None = None

@@ -36,7 +36,7 @@ from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import (
     current_versions,
     put_documents,
-    record_document,
+    record_documents,
 )
 from server.services.contracts.hooks import test_hook
 from server.services.outbox import announce
@@ -159,9 +159,7 @@ async def seal(deps: ContractDeps, contract_id: str) -> bool:
             contract = await Contract.filter(id=contract_id).select_for_update().first()
             if contract is None or contract.filing_state != "sealing":
                 return False
-            digests = dict(zip(versions, stored, strict=True))
-            for (kind, digest), pdf in zip(digests.items(), sealed, strict=True):
-                await record_document(contract, "filed", kind, digest, len(pdf))
+            digests = await record_documents(contract, "filed", versions, stored, sealed)
             contract.document_sha256 = digests[CONTRACT]
             contract.filing_state = "done"
             await contract.save(update_fields=["document_sha256", "filing_state", "updated_at"])

@@ -29,7 +29,7 @@ from server.services.contracts.deps import ContractDeps
 from server.services.contracts.documents import (
     current_versions,
     put_documents,
-    record_document,
+    record_documents,
 )
 from server.services.contracts.hooks import test_hook
 from signing.document import signature_field_name
@@ -107,9 +107,8 @@ async def sign(deps: ContractDeps, user_id: str, contract_id: str, payload: dict
                 continue  # another party signed meanwhile: sign its version instead
             fv = await deps.face.consume(user_id, fv_id, "sign", contract.id,
                                          f"signature:{contract.id}:{me.id}")
-            digests = dict(zip(versions, stored, strict=True))
-            for (kind, digest), pdf in zip(digests.items(), signed, strict=True):
-                await record_document(contract, signed_stage(me.id), kind, digest, len(pdf))
+            digests = await record_documents(contract, signed_stage(me.id), versions, stored,
+                                             signed)
             digest = digests[CONTRACT]
             me.signed_at = now
             me.signature_evidence = {
